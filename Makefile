@@ -1,0 +1,46 @@
+# Thin wrappers: the work is done by python modules, so readers without make can run them too.
+# make book  - install into .venv, execute every chapter, build the site into _build/html
+# make test  - lint, unit tests, nbval on every notebook (smoke profile), a smoke build of the site
+# make lint  - ruff on helpers, tests and notebooks
+# make clean - remove generated data, artifacts and builds
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= full
+ONLY ?=
+SOURCE ?=
+BOOK_ARGS := --profile $(PROFILE) $(if $(ONLY),--only $(ONLY),) $(if $(SOURCE),--source $(SOURCE),)
+
+.PHONY: book test lint unit nbval smoke-book clean install
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --user --name happy-or-sad --display-name "Python (happy-or-sad)" >/dev/null
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m helpers.book $(BOOK_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check helpers tests notebooks
+	$(PY) -m ruff format --check helpers tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+nbval: $(STAMP)
+	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+smoke-book: $(STAMP)
+	$(PY) -m helpers.book --profile smoke
+
+test: lint unit nbval smoke-book
+
+clean:
+	rm -rf data artifacts book/chapters _build .pytest_cache .ruff_cache

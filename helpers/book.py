@@ -1,0 +1,238 @@
+"""Build the book: execute every chapter with papermill, then build the site with Jupyter Book.
+
+    python -m helpers.book [--profile full|smoke] [--only NN ...] [--no-execute] [--no-build]
+
+`make book` calls this; readers without make (Windows) can call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.paths import BUILD, CHAPTERS, NOTEBOOKS, ROOT, artifacts_dir, ensure_dir
+from helpers.profiles import PROFILES, profile_name
+
+CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
+FAILED = BUILD / "failed"
+KERNEL = "python3"
+
+
+class BookError(RuntimeError):
+    """A problem with the book's sources or a chapter's execution, told in one message."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its number, source notebook and executed copy."""
+
+    number: str
+    source: Path
+
+    @property
+    def stem(self) -> str:
+        """File name without extension, e.g. '01_acquisition'."""
+        return self.source.stem
+
+    @property
+    def executed(self) -> Path:
+        """Where papermill's executed copy goes (and where _toc.yml points)."""
+        return CHAPTERS / self.source.name
+
+    @property
+    def toc_entry(self) -> str:
+        """The chapter's entry in _toc.yml."""
+        return f"book/chapters/{self.stem}"
+
+
+def discover_chapters(folder: Path = NOTEBOOKS) -> list[Chapter]:
+    """Every notebooks/NN_name.ipynb, in chapter order."""
+    chapters = []
+    for path in sorted(folder.glob("*.ipynb")):
+        match = CHAPTER_PATTERN.match(path.name)
+        if match:
+            chapters.append(Chapter(match.group(1), path))
+    return chapters
+
+
+def toc_files(toc: Path = ROOT / "_toc.yml") -> set[str]:
+    """Every `file:` and `root:` entry of a Jupyter Book table of contents, without extension."""
+    import yaml
+
+    if not toc.is_file():
+        raise BookError(f"{toc} is missing: the site needs a table of contents")
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    found.add(str(Path(value).with_suffix("")))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(toc.read_text(encoding="utf-8")))
+    return found
+
+
+def check_parameters_cell(path: Path) -> None:
+    """Refuse a notebook whose first code cell is not tagged `parameters`."""
+    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    code = [cell for cell in cells if cell.get("cell_type") == "code"]
+    if not code:
+        raise BookError(f"{path.relative_to(ROOT)} has no code cell")
+    tags = code[0].get("metadata", {}).get("tags", [])
+    if "parameters" not in tags:
+        raise BookError(
+            f"{path.relative_to(ROOT)}: the first code cell must be tagged 'parameters' "
+            "(it holds PROFILE = None and the other literal settings papermill overrides)"
+        )
+
+
+def check_chapters(chapters: list[Chapter], toc: Path = ROOT / "_toc.yml") -> None:
+    """Check every chapter before running any: parameters cell tagged, listed in _toc.yml."""
+    if not chapters:
+        raise BookError(f"no chapter notebooks (NN_name.ipynb) in {NOTEBOOKS}")
+    listed = toc_files(toc)
+    for chapter in chapters:
+        check_parameters_cell(chapter.source)
+        if chapter.toc_entry not in listed:
+            raise BookError(
+                f"{chapter.source.relative_to(ROOT)} is not in _toc.yml: "
+                f"add '- file: {chapter.toc_entry}' so the site shows it"
+            )
+
+
+def execute_chapter(chapter: Chapter, profile: str) -> float:
+    """Run one chapter top to bottom with papermill; return its wall time in seconds."""
+    import papermill as pm
+
+    ensure_dir(CHAPTERS)
+    scratch = ensure_dir(FAILED) / chapter.source.name
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(chapter.source),
+            str(scratch),
+            parameters={"PROFILE": profile},
+            kernel_name=KERNEL,
+            cwd=str(NOTEBOOKS),
+            progress_bar=sys.stderr.isatty(),
+            log_output=False,
+        )
+    except pm.PapermillExecutionError as error:
+        raise BookError(
+            f"chapter {chapter.stem} failed in cell {error.cell_index} "
+            f"(execution count {error.exec_count}): {error.ename}: {error.evalue}\n"
+            f"  the executed copy with the full traceback is {scratch.relative_to(ROOT)}"
+        ) from None
+    shutil.move(str(scratch), chapter.executed)
+    return time.perf_counter() - start
+
+
+def build_site(extra: list[str] | None = None) -> None:
+    """Run `jupyter-book build . -W -n --keep-going`: any warning fails the build."""
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(ROOT),
+        "-W",
+        "-n",
+        "--keep-going",
+        *(extra or []),
+    ]
+    result = subprocess.run(command, cwd=ROOT, check=False)
+    if result.returncode != 0:
+        raise BookError(f"jupyter-book build failed (exit {result.returncode}); see the log above")
+
+
+def print_timings(timings: dict[str, float]) -> None:
+    """Print the chapter → seconds table."""
+    width = max([len(name) for name in timings] + [len("chapter")])
+    print(f"\n{'chapter':<{width}}  seconds")
+    for name, seconds in timings.items():
+        print(f"{name:<{width}}  {seconds:7.1f}")
+    print(f"{'total':<{width}}  {sum(timings.values()):7.1f}")
+
+
+def save_timings(timings: dict[str, float], profile: str) -> Path:
+    """Keep the chapter timings of this profile's last run in artifacts/<profile>/timings.json."""
+    path = ensure_dir(artifacts_dir(profile)) / "timings.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    previous.update({name: round(seconds, 2) for name, seconds in timings.items()})
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    return path
+
+
+def select(chapters: list[Chapter], only: list[str] | None) -> list[Chapter]:
+    """The chapters named by --only (by number, e.g. 05), or all of them."""
+    if not only:
+        return chapters
+    wanted = {item.zfill(2) for item in only}
+    unknown = wanted - {chapter.number for chapter in chapters}
+    if unknown:
+        raise BookError(f"no chapter numbered {', '.join(sorted(unknown))}")
+    return [chapter for chapter in chapters if chapter.number in wanted]
+
+
+def run(
+    profile: str | None = None,
+    only: list[str] | None = None,
+    execute: bool = True,
+    build: bool = True,
+) -> dict[str, float]:
+    """Execute the chosen chapters, then build the site; return chapter timings."""
+    name = profile_name(profile)
+    os.environ["BOOK_PROFILE"] = name
+    chapters = discover_chapters()
+    check_chapters(chapters)
+    timings: dict[str, float] = {}
+    if execute:
+        chosen = select(chapters, only)
+        for index, chapter in enumerate(chosen, start=1):
+            print(f"[{index}/{len(chosen)}] executing {chapter.stem} (profile {name}) ...", flush=True)
+            timings[chapter.stem] = execute_chapter(chapter, name)
+            print(f"[{index}/{len(chosen)}] {chapter.stem} done in {timings[chapter.stem]:.1f} s")
+        save_timings(timings, name)
+        print_timings(timings)
+    if build:
+        missing = [c.stem for c in chapters if not c.executed.is_file()]
+        if missing:
+            raise BookError(
+                f"cannot build the site: chapters never executed: {', '.join(missing)} "
+                "(run without --only, or with --only for those)"
+            )
+        build_site()
+        print(f"\nsite built: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.book", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="execute only these chapters")
+    parser.add_argument("--no-execute", action="store_true", help="rebuild the site from the last run")
+    parser.add_argument("--no-build", action="store_true", help="execute chapters, skip the site")
+    args = parser.parse_args(argv)
+    try:
+        run(args.profile, args.only, execute=not args.no_execute, build=not args.no_build)
+    except BookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
