@@ -10,16 +10,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= full
 ONLY ?=
-SOURCE ?=
-BOOK_ARGS := --profile $(PROFILE) $(if $(ONLY),--only $(ONLY),) $(if $(SOURCE),--source $(SOURCE),)
+BOOK_ARGS := --profile $(PROFILE) $(if $(ONLY),--only $(ONLY),)
 
-.PHONY: book test lint unit nbval smoke-book clean install
+.PHONY: book test lint unit nbval smoke-book site clean install
 
 install: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --user --name happy-or-sad --display-name "Python (happy-or-sad)" >/dev/null
 	@touch $(STAMP)
@@ -32,7 +30,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check helpers tests
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests --ignore=tests/site
 
 nbval: $(STAMP)
 	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
@@ -40,7 +38,10 @@ nbval: $(STAMP)
 smoke-book: $(STAMP)
 	$(PY) -m helpers.book --profile smoke
 
-test: lint unit nbval smoke-book
+site: $(STAMP)
+	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
+
+test: lint unit nbval smoke-book site
 
 clean:
 	rm -rf data artifacts book/chapters _build .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ from helpers.profiles import PROFILES, profile_name
 
 CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 FAILED = BUILD / "failed"
+TOC = ROOT / "_toc.yml"
+GENERATED = ROOT / "book" / "generated"
 KERNEL = "python3"
 
 
@@ -53,17 +56,17 @@ class Chapter:
         return f"book/chapters/{self.stem}"
 
 
-def discover_chapters(folder: Path = NOTEBOOKS) -> list[Chapter]:
+def discover_chapters(folder: Path | None = None) -> list[Chapter]:
     """Every notebooks/NN_name.ipynb, in chapter order."""
     chapters = []
-    for path in sorted(folder.glob("*.ipynb")):
+    for path in sorted((folder or NOTEBOOKS).glob("*.ipynb")):
         match = CHAPTER_PATTERN.match(path.name)
         if match:
             chapters.append(Chapter(match.group(1), path))
     return chapters
 
 
-def toc_files(toc: Path = ROOT / "_toc.yml") -> set[str]:
+def toc_files(toc: Path) -> set[str]:
     """Every `file:` and `root:` entry of a Jupyter Book table of contents, without extension."""
     import yaml
 
@@ -91,35 +94,46 @@ def check_parameters_cell(path: Path) -> None:
     cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
     code = [cell for cell in cells if cell.get("cell_type") == "code"]
     if not code:
-        raise BookError(f"{path.relative_to(ROOT)} has no code cell")
+        raise BookError(f"{path.name} has no code cell")
     tags = code[0].get("metadata", {}).get("tags", [])
     if "parameters" not in tags:
         raise BookError(
-            f"{path.relative_to(ROOT)}: the first code cell must be tagged 'parameters' "
+            f"{path.name}: the first code cell must be tagged 'parameters' "
             "(it holds PROFILE = None and the other literal settings papermill overrides)"
         )
 
 
-def check_chapters(chapters: list[Chapter], toc: Path = ROOT / "_toc.yml") -> None:
+def check_chapters(chapters: list[Chapter], toc: Path | None = None) -> None:
     """Check every chapter before running any: parameters cell tagged, listed in _toc.yml."""
     if not chapters:
         raise BookError(f"no chapter notebooks (NN_name.ipynb) in {NOTEBOOKS}")
-    listed = toc_files(toc)
+    listed = toc_files(toc or TOC)
     for chapter in chapters:
         check_parameters_cell(chapter.source)
         if chapter.toc_entry not in listed:
             raise BookError(
-                f"{chapter.source.relative_to(ROOT)} is not in _toc.yml: "
+                f"{chapter.source.name} is not in _toc.yml: "
                 f"add '- file: {chapter.toc_entry}' so the site shows it"
             )
 
 
-def execute_chapter(chapter: Chapter, profile: str) -> float:
-    """Run one chapter top to bottom with papermill; return its wall time in seconds."""
+def first_line(source: str) -> str:
+    """The first non-blank line of a cell's source, to name the cell in a message."""
+    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+
+
+def execute_chapter(
+    chapter: Chapter, profile: str, out_dir: Path | None = None, failed_dir: Path | None = None
+) -> float:
+    """Run one chapter top to bottom with papermill; return its wall time in seconds.
+
+    The executed copy reaches out_dir only on success; a failed run stays in failed_dir,
+    outside the site, so a traceback never reaches the book.
+    """
     import papermill as pm
 
-    ensure_dir(CHAPTERS)
-    scratch = ensure_dir(FAILED) / chapter.source.name
+    out_dir = ensure_dir(out_dir or CHAPTERS)
+    scratch = ensure_dir(failed_dir or FAILED) / chapter.source.name
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -127,17 +141,18 @@ def execute_chapter(chapter: Chapter, profile: str) -> float:
             str(scratch),
             parameters={"PROFILE": profile},
             kernel_name=KERNEL,
-            cwd=str(NOTEBOOKS),
+            cwd=str(chapter.source.parent),
             progress_bar=sys.stderr.isatty(),
             log_output=False,
         )
     except pm.PapermillExecutionError as error:
         raise BookError(
             f"chapter {chapter.stem} failed in cell {error.cell_index} "
-            f"(execution count {error.exec_count}): {error.ename}: {error.evalue}\n"
-            f"  the executed copy with the full traceback is {scratch.relative_to(ROOT)}"
+            f"(execution count {error.exec_count}, starting {first_line(error.source)!r}): "
+            f"{error.ename}: {error.evalue}\n"
+            f"  the executed copy with the full traceback is {scratch}"
         ) from None
-    shutil.move(str(scratch), chapter.executed)
+    shutil.move(str(scratch), out_dir / chapter.source.name)
     return time.perf_counter() - start
 
 
@@ -166,13 +181,58 @@ def print_timings(timings: dict[str, float]) -> None:
     print(f"{'total':<{width}}  {sum(timings.values()):7.1f}")
 
 
+def machine_description() -> str:
+    """A one-line description of this machine: CPU model, cores, Python version."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
 def save_timings(timings: dict[str, float], profile: str) -> Path:
-    """Keep the chapter timings of this profile's last run in artifacts/<profile>/timings.json."""
+    """Merge this run's chapter timings into artifacts/<profile>/timings.json."""
     path = ensure_dir(artifacts_dir(profile)) / "timings.json"
-    previous = json.loads(path.read_text()) if path.is_file() else {}
-    previous.update({name: round(seconds, 2) for name, seconds in timings.items()})
-    path.write_text(json.dumps(previous, indent=2) + "\n")
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    chapters = record.get("chapters", {})
+    chapters.update({name: round(seconds, 2) for name, seconds in timings.items()})
+    record = {
+        "profile": profile,
+        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine_description(),
+        "chapters": dict(sorted(chapters.items())),
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def write_timings_page(profile: str, dest: Path = GENERATED / "timings.md") -> Path:
+    """Write the chapter-timings table the introduction includes, from the last measured run."""
+    source = artifacts_dir(profile) / "timings.json"
+    ensure_dir(dest.parent)
+    if not source.is_file():
+        dest.write_text(
+            f"No chapter of the `{profile}` profile has been timed on this machine yet.\n"
+        )
+        return dest
+    record = json.loads(source.read_text())
+    rows = [f"| {name} | {seconds:.0f} |" for name, seconds in record["chapters"].items()]
+    total = sum(record["chapters"].values())
+    lines = [
+        f"Measured by the last `{record['profile']}` build on {record['measured']}, "
+        f"on {record['machine']}:",
+        "",
+        "| chapter | seconds |",
+        "|---|---:|",
+        *rows,
+        f"| **total** | **{total:.0f}** |",
+        "",
+    ]
+    dest.write_text("\n".join(lines))
+    return dest
 
 
 def select(chapters: list[Chapter], only: list[str] | None) -> list[Chapter]:
@@ -201,7 +261,9 @@ def run(
     if execute:
         chosen = select(chapters, only)
         for index, chapter in enumerate(chosen, start=1):
-            print(f"[{index}/{len(chosen)}] executing {chapter.stem} (profile {name}) ...", flush=True)
+            print(
+                f"[{index}/{len(chosen)}] executing {chapter.stem} (profile {name}) ...", flush=True
+            )
             timings[chapter.stem] = execute_chapter(chapter, name)
             print(f"[{index}/{len(chosen)}] {chapter.stem} done in {timings[chapter.stem]:.1f} s")
         save_timings(timings, name)
@@ -213,6 +275,7 @@ def run(
                 f"cannot build the site: chapters never executed: {', '.join(missing)} "
                 "(run without --only, or with --only for those)"
             )
+        write_timings_page(name)
         build_site()
         print(f"\nsite built: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
     return timings
@@ -220,10 +283,16 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.book", description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full")
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.book", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full"
+    )
     parser.add_argument("--only", nargs="+", metavar="NN", help="execute only these chapters")
-    parser.add_argument("--no-execute", action="store_true", help="rebuild the site from the last run")
+    parser.add_argument(
+        "--no-execute", action="store_true", help="rebuild the site from the last run"
+    )
     parser.add_argument("--no-build", action="store_true", help="execute chapters, skip the site")
     args = parser.parse_args(argv)
     try:

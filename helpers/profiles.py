@@ -42,11 +42,19 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "full": Profile(
-        name="full", faces_per_class=155, image_size=256, epochs=20, batch_size=32,
+        name="full",
+        faces_per_class=155,
+        image_size=256,
+        epochs=20,
+        batch_size=32,
         fresh_sample=1000,
     ),
     "smoke": Profile(
-        name="smoke", faces_per_class=40, image_size=64, epochs=2, batch_size=16,
+        name="smoke",
+        faces_per_class=40,
+        image_size=64,
+        epochs=2,
+        batch_size=16,
         fresh_sample=100,
     ),
 }

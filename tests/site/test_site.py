@@ -1,0 +1,116 @@
+"""Checks on the built site (run after a build: `make test` builds the smoke site first)."""
+
+from __future__ import annotations
+
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from helpers import book
+from helpers.paths import BUILD, ROOT
+
+HTML = BUILD / "html"
+ERROR_MARKERS = ("Traceback (most recent call last)", "output error", 'class="ansi-red-fg">---')
+
+
+def html_pages() -> list[Path]:
+    """Every page of the built site (not the theme's static files)."""
+    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[Path]:
+    """The built pages; fail (in CI) or skip (elsewhere) when the site was never built."""
+    if not (HTML / "index.html").is_file():
+        message = "no built site in _build/html: run `python -m helpers.book --profile smoke`"
+        if os.environ.get("BOOK_SITE_REQUIRED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return html_pages()
+
+
+class LinkParser(HTMLParser):
+    """Collects <a href>, <img src> and the <title> of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"] or "")
+        if tag == "img" and values.get("src"):
+            self.images.append(values["src"] or "")
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def parse(page: Path) -> LinkParser:
+    """Parse one page."""
+    parser = LinkParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def local_target(page: Path, url: str) -> Path | None:
+    """The file an internal link or image points to, or None for external/anchor-only links."""
+    parsed = urlparse(url)
+    if parsed.scheme or parsed.netloc or not parsed.path:
+        return None
+    return (page.parent / unquote(parsed.path)).resolve()
+
+
+def test_every_chapter_has_a_page(pages: list[Path]) -> None:
+    built = {p.relative_to(HTML).with_suffix("").as_posix() for p in pages}
+    for chapter in book.discover_chapters():
+        assert chapter.toc_entry in built, f"{chapter.stem} has no page in the site"
+
+
+def test_every_page_has_a_title_and_no_traceback(pages: list[Path]) -> None:
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert parse(page).title.strip(), f"{page.relative_to(HTML)} has no <title>"
+        for marker in ERROR_MARKERS:
+            assert marker not in text, f"{page.relative_to(HTML)} shows an error ({marker!r})"
+
+
+def test_every_internal_link_and_image_resolves(pages: list[Path]) -> None:
+    broken = []
+    for page in pages:
+        parsed = parse(page)
+        for url in parsed.links + parsed.images:
+            target = local_target(page, url)
+            if target is not None and not target.exists():
+                broken.append(f"{page.relative_to(HTML)} -> {url}")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_chapter_pages_show_figures(pages: list[Path]) -> None:
+    for chapter in book.discover_chapters():
+        page = HTML / f"{chapter.toc_entry}.html"
+        images = parse(page).images
+        assert images, f"{chapter.stem} renders no figure at all"
+
+
+def test_executed_chapters_carry_outputs() -> None:
+    """The site shows papermill's executed copies, not the stripped sources."""
+    for chapter in book.discover_chapters():
+        text = chapter.executed.read_text(encoding="utf-8")
+        assert re.search(r'"output_type": "(stream|display_data|execute_result)"', text), (
+            f"{chapter.executed.relative_to(ROOT)} has no outputs"
+        )
