@@ -1,0 +1,59 @@
+"""The chapter sources follow the book's rules: stripped, parameterised, listed, portable."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helpers import book
+
+CHAPTERS = book.discover_chapters()
+FORBIDDEN = {
+    r"^\s*[!%]\s*pip\b": "installs packages from a notebook",
+    r"sys\.path\.(append|insert)": "edits sys.path",
+    r"['\"](/work|/home|/root|/Users|[A-Z]:\\\\)": "uses an absolute path",
+    r"^\s*(import imghdr|from imghdr)": "imports imghdr (removed in Python 3.13)",
+}
+
+
+def cells(chapter: book.Chapter) -> list[dict]:
+    """The cells of a chapter source."""
+    return json.loads(chapter.source.read_text(encoding="utf-8"))["cells"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_committed_without_outputs(chapter: book.Chapter) -> None:
+    for index, cell in enumerate(cells(chapter)):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"cell {index} has outputs: strip them"
+            assert cell.get("execution_count") is None, f"cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_parameters_cell_and_toc(chapter: book.Chapter) -> None:
+    book.check_chapters([chapter])
+    first = next(c for c in cells(chapter) if c["cell_type"] == "code")
+    assert "PROFILE = None" in "".join(first["source"])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_code_is_portable(chapter: book.Chapter) -> None:
+    for index, cell in enumerate(cells(chapter)):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for pattern, problem in FORBIDDEN.items():
+            assert not re.search(pattern, source, flags=re.MULTILINE), (
+                f"{chapter.stem} cell {index} {problem}"
+            )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_starts_with_title_and_learning_goals(chapter: book.Chapter) -> None:
+    first, second = cells(chapter)[:2]
+    assert first["cell_type"] == "markdown", "a chapter opens with Markdown"
+    assert "".join(first["source"]).startswith("# "), "a chapter opens with '# Title'"
+    opening = "".join(first["source"]) + "".join(second["source"])
+    assert "You will learn" in opening, "the opening says what the reader will learn"
