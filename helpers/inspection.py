@@ -1,0 +1,325 @@
+"""Under the hood: filters and biases, feature maps, Grad-CAM saliency and where it falls.
+
+Named `inspection`, not `inspect`: a module called `inspect.py` inside helpers/ replaces the
+standard library's `inspect` whenever helpers/ itself is on sys.path (running a helpers file
+by path does that), and NumPy, dataclasses and Keras then fail to import.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels (x1, y1 exclusive)
+
+
+# --- filters and biases ---------------------------------------------------------------------
+
+
+def conv_layers(model) -> list:
+    """The model's Conv2D layers, in order (raises ValueError if it has none)."""
+    import keras
+
+    found = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if not found:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer")
+    return found
+
+
+def filters_and_biases(layer) -> tuple[np.ndarray, np.ndarray]:
+    """A Conv2D layer's kernel (height, width, in_channels, filters) and bias (filters,)."""
+    weights = layer.get_weights()
+    if len(weights) != 2:
+        raise ValueError(
+            f"layer {layer.name!r} has {len(weights)} weight arrays; expected a kernel and a bias"
+        )
+    return weights[0], weights[1]
+
+
+def symmetric_limit(*arrays: np.ndarray) -> float:
+    """The largest |value| over all arrays: one colour scale [-limit, limit] shared by them."""
+    limit = max(float(np.max(np.abs(array))) for array in arrays)
+    return limit if limit > 0 else 1.0
+
+
+def grid_shape(count: int, max_cols: int | None = None) -> tuple[int, int]:
+    """Rows and columns of a near-square grid with room for exactly `count` panels."""
+    if count < 1:
+        raise ValueError(f"need at least one panel, got {count}")
+    cols = math.ceil(math.sqrt(count))
+    if max_cols is not None:
+        cols = min(cols, max_cols)
+    return math.ceil(count / cols), cols
+
+
+def filters_as_rgb(kernel: np.ndarray, limit: float) -> np.ndarray:
+    """Map RGB filters (h, w, 3, n) to displayable patches (n, h, w, 3): 0 -> grey, ±limit -> 0/1."""
+    if kernel.ndim != 4 or kernel.shape[2] != 3:
+        raise ValueError(f"expected first-layer RGB filters (h, w, 3, n), got {kernel.shape}")
+    patches = 0.5 + 0.5 * np.moveaxis(kernel, -1, 0) / limit
+    return np.clip(patches, 0.0, 1.0)
+
+
+def plot_filters_rgb(kernel: np.ndarray, limit: float, title: str):
+    """Each first-layer filter as a small RGB patch, all on one colour scale."""
+    import matplotlib.pyplot as plt
+
+    patches = filters_as_rgb(kernel, limit)
+    rows, cols = grid_shape(len(patches), max_cols=8)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows + 0.6), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(patches):
+            ax.imshow(patches[index], interpolation="nearest")
+            ax.set_title(f"filter {index}", fontsize=8)
+    fig.suptitle(f"{title}\n(grey = 0, colour scale ±{limit:.3f} shared)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_filters_per_channel(
+    kernel: np.ndarray, limit: float, title: str, channel_names: Sequence[str] = ("R", "G", "B")
+):
+    """Every filter's weights per input channel (rows) on one diverging colour scale."""
+    import matplotlib.pyplot as plt
+
+    if kernel.ndim != 4 or kernel.shape[2] != len(channel_names):
+        raise ValueError(
+            f"kernel shape {kernel.shape} does not have {len(channel_names)} input channels"
+        )
+    channels, count = kernel.shape[2], kernel.shape[3]
+    fig, axes = plt.subplots(
+        channels, count, figsize=(0.7 * count + 1.2, 0.8 * channels + 0.9), squeeze=False
+    )
+    image = None
+    for row in range(channels):
+        for col in range(count):
+            ax = axes[row, col]
+            image = ax.imshow(
+                kernel[:, :, row, col],
+                cmap="RdBu_r",
+                vmin=-limit,
+                vmax=limit,
+                interpolation="nearest",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if row == 0:
+                ax.set_title(str(col), fontsize=8)
+            if col == 0:
+                ax.set_ylabel(channel_names[row])
+    fig.suptitle(f"{title} (columns: filters, rows: input channels)", fontsize=10)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    return fig
+
+
+def plot_weight_distributions(
+    before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], title: str
+):
+    """Histograms of each layer's kernel weights before and after training, one panel a layer."""
+    import matplotlib.pyplot as plt
+
+    names = list(before)
+    if set(names) != set(after):
+        raise ValueError(f"layers differ: {sorted(before)} vs {sorted(after)}")
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=True):
+        values = np.concatenate([np.ravel(before[name]), np.ravel(after[name])])
+        bins = np.linspace(values.min(), values.max(), 41)
+        ax.hist(np.ravel(before[name]), bins=bins, alpha=0.6, label="untrained")
+        ax.hist(np.ravel(after[name]), bins=bins, alpha=0.6, label="trained")
+        ax.set_title(name)
+        ax.set_xlabel("weight")
+        ax.set_ylabel("count")
+    axes.flat[0].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# --- feature maps ---------------------------------------------------------------------------
+
+
+def model_input_shape(model) -> tuple[int, ...]:
+    """The (height, width, channels) a model expects, read from its built graph."""
+    try:
+        shape = tuple(model.inputs[0].shape[1:])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        shape = ()
+    if not shape or any(size is None for size in shape):
+        raise ValueError(
+            f"model {model.name!r} has no fixed input shape: start it with keras.Input(shape=...)"
+        )
+    return shape
+
+
+def layer_graph(model, input_shape: tuple[int, ...] | None = None):
+    """A fresh keras.Input and every layer's output, by calling the model's layers in order.
+
+    Keras 3 gives a Sequential model no usable `model.input` (it raises AttributeError "has never
+    been called and thus has no defined input"), so the paper's Model(inputs=model.input, ...)
+    fails. Calling the same layer objects on a new Input builds a functional graph that shares
+    the trained weights.
+    """
+    import keras
+
+    shape = tuple(input_shape) if input_shape is not None else model_input_shape(model)
+    inputs = keras.Input(shape=shape, name="image")
+    outputs: dict[str, object] = {}
+    tensor = inputs
+    for layer in model.layers:
+        tensor = layer(tensor)
+        outputs[layer.name] = tensor
+    return inputs, outputs
+
+
+def feature_extractor(model, layer_names: Sequence[str] | None = None):
+    """A keras Model mapping an image batch to the outputs of the chosen layers (default: convs)."""
+    import keras
+
+    names = list(layer_names) if layer_names else [layer.name for layer in conv_layers(model)]
+    inputs, outputs = layer_graph(model)
+    missing = [name for name in names if name not in outputs]
+    if missing:
+        raise ValueError(f"no layer named {missing} in model {model.name!r}: have {list(outputs)}")
+    return keras.Model(inputs, {name: outputs[name] for name in names}, name="feature_extractor")
+
+
+def feature_maps(model, image: np.ndarray, layer_names: Sequence[str] | None = None) -> dict:
+    """Each chosen layer's output for one image, as {layer name: array (height, width, channels)}."""
+    image = np.asarray(image, dtype=np.float32)
+    expected = model_input_shape(model)
+    if image.shape != expected:
+        raise ValueError(f"image shape {image.shape} does not match the model input {expected}")
+    extractor = feature_extractor(model, layer_names)
+    maps = extractor(image[np.newaxis], training=False)
+    return {name: np.asarray(value)[0] for name, value in maps.items()}
+
+
+def plot_feature_maps(maps: np.ndarray, title: str, max_cols: int = 8):
+    """One panel per channel (maps[..., i]), the grid sized to the channel count."""
+    import matplotlib.pyplot as plt
+
+    if maps.ndim != 3:
+        raise ValueError(f"expected feature maps (height, width, channels), got {maps.shape}")
+    channels = maps.shape[-1]
+    rows, cols = grid_shape(channels, max_cols=max_cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + 0.5), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < channels:
+            ax.imshow(maps[..., index], cmap="viridis")
+            ax.set_title(f"channel {index}", fontsize=8)
+    fig.suptitle(f"{title}: {channels} channels, {maps.shape[0]}x{maps.shape[1]} px each")
+    fig.tight_layout()
+    return fig
+
+
+# --- saliency -------------------------------------------------------------------------------
+
+
+def last_conv_name(model) -> str:
+    """The name of the model's last Conv2D layer (Grad-CAM's usual choice)."""
+    return conv_layers(model)[-1].name
+
+
+def grad_cam(
+    model, images: np.ndarray, layer_name: str | None = None, target: Sequence[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM maps (n, height, width) in [0, 1] and the model's probabilities of class 1.
+
+    For a sigmoid output the class-1 score is the logit z and the class-0 score is -z; `target`
+    picks the class to explain per image (default: the predicted class). A map is the ReLU of
+    the conv channels weighted by their mean gradient, resized to the image; all-zero when no
+    location speaks for the class.
+    """
+    import keras
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(
+            f"expected a batch of images (n, height, width, channels), got {images.shape}"
+        )
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense) or last.units != 1:
+        raise ValueError("grad_cam expects a model ending in Dense(1, activation='sigmoid')")
+    name = layer_name or last_conv_name(model)
+    inputs, outputs = layer_graph(model)
+    if name not in outputs:
+        raise ValueError(f"no layer named {name!r} in model {model.name!r}")
+    before_last = outputs[model.layers[-2].name]
+    logit = keras.ops.matmul(before_last, last.kernel) + last.bias
+    graph = keras.Model(inputs, [outputs[name], logit])
+    with tf.GradientTape() as tape:
+        activations, logits = graph(images, training=False)
+        logits = logits[:, 0]
+        classes = (
+            tf.cast(logits > 0, tf.float32)
+            if target is None
+            else tf.constant(np.asarray(target, dtype=np.float32))
+        )
+        scores = tf.where(classes > 0.5, logits, -logits)
+    gradients = tape.gradient(scores, activations)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    cams = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1))
+    cams = tf.image.resize(cams[..., tf.newaxis], images.shape[1:3], method="bilinear")[..., 0]
+    cams = cams.numpy()
+    peaks = cams.reshape(len(cams), -1).max(axis=1)
+    cams = np.divide(
+        cams, peaks[:, None, None], out=np.zeros_like(cams), where=peaks[:, None, None] > 0
+    )
+    return cams, tf.sigmoid(logits).numpy()
+
+
+def box_mask(shape: tuple[int, int], boxes: Sequence[Box]) -> np.ndarray:
+    """Boolean (height, width) mask of the union of boxes (x0, y0, x1, y1), clipped to the image."""
+    height, width = shape
+    mask = np.zeros((height, width), dtype=bool)
+    for box in boxes:
+        if len(box) != 4:
+            raise ValueError(f"a box is (x0, y0, x1, y1), got {box!r}")
+        x0, y0, x1, y1 = box
+        if x1 < x0 or y1 < y0:
+            raise ValueError(f"box {box!r} has x1 < x0 or y1 < y0")
+        left, top = max(0, math.floor(x0)), max(0, math.floor(y0))
+        right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+        mask[top:bottom, left:right] = True
+    return mask
+
+
+def saliency_share(saliency: np.ndarray, mask: np.ndarray) -> float:
+    """Fraction of the total saliency inside the mask (NaN when the map is all zero)."""
+    saliency = np.asarray(saliency, dtype=np.float64)
+    if saliency.shape != mask.shape:
+        raise ValueError(f"saliency {saliency.shape} and mask {mask.shape} differ in shape")
+    if np.any(saliency < 0):
+        raise ValueError("saliency must be non-negative")
+    total = saliency.sum()
+    return float(saliency[mask].sum() / total) if total > 0 else math.nan
+
+
+def area_share(mask: np.ndarray) -> float:
+    """Fraction of the image's pixels the mask covers: the share a uniform map would give it."""
+    return float(np.mean(mask))
+
+
+def plot_saliency(images: np.ndarray, cams: np.ndarray, titles: Sequence[str], cols: int = 4):
+    """Each image with its saliency map laid over it, one panel each."""
+    import matplotlib.pyplot as plt
+
+    count = len(images)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < count:
+            ax.imshow(np.clip(images[index], 0, 255).astype(np.uint8))
+            ax.imshow(cams[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            ax.set_title(titles[index], fontsize=8)
+    fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red = most)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,149 @@
+"""The Sobel chapter: edge kernels, convolution versus cross-correlation, and Sobel edge channels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Sobel kernels as a CNN layer (and OpenCV) apply them, i.e. by cross-correlation:
+# SOBEL_X estimates the derivative along x (left to right), so it lights up vertical edges;
+# SOBEL_Y estimates the derivative along y (top to bottom), so it lights up horizontal edges.
+SOBEL_X: np.ndarray = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
+SOBEL_Y: np.ndarray = SOBEL_X.T.copy()
+SOBEL_KERNELS: dict[str, np.ndarray] = {
+    "vertical edges (x)": SOBEL_X,
+    "horizontal edges (y)": SOBEL_Y,
+}
+# The sum of a Sobel kernel's positive weights: dividing by it keeps a response within the
+# input's range (an edge from 0 to 255 gives at most 255).
+SOBEL_GAIN = 4.0
+
+
+def _check_2d(array: np.ndarray, what: str) -> np.ndarray:
+    """Return array as float64, or raise ValueError if it is not a 2-D array."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D array (height, width), got shape {array.shape}")
+    return array
+
+
+def rotate180(kernel: np.ndarray) -> np.ndarray:
+    """The kernel turned by 180 degrees (flipped up-down and left-right)."""
+    return np.rot90(_check_2d(kernel, "kernel"), 2)
+
+
+def convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """True 2-D convolution (the kernel is flipped), same size as the image, zero padding."""
+    from scipy.signal import convolve2d
+
+    return convolve2d(_check_2d(image, "image"), _check_2d(kernel, "kernel"), mode="same")
+
+
+def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """2-D cross-correlation (no flip, what a CNN layer computes), same size, zero padding."""
+    from scipy.signal import correlate2d
+
+    return correlate2d(_check_2d(image, "image"), _check_2d(kernel, "kernel"), mode="same")
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB image (ITU-R BT.601 weights, as OpenCV uses) as float64."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return image
+    if image.ndim != 3 or image.shape[-1] not in (3, 4):
+        raise ValueError(f"expected a (height, width, 3) RGB image, got shape {image.shape}")
+    return image[..., :3] @ np.array([0.299, 0.587, 0.114])
+
+
+def grace_hopper() -> np.ndarray:
+    """The Grace Hopper portrait that ships with matplotlib, as a (600, 512, 3) uint8 RGB array."""
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        return np.asarray(Image.open(handle).convert("RGB"))
+
+
+def opencv_sobel(image: np.ndarray, axis: str) -> np.ndarray:
+    """cv2.Sobel (3x3) of a grayscale image along 'x' or 'y', in float64."""
+    import cv2
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    dx, dy = (1, 0) if axis == "x" else (0, 1)
+    return cv2.Sobel(_check_2d(image, "image"), cv2.CV_64F, dx, dy, ksize=3)
+
+
+def interior(array: np.ndarray, margin: int = 1) -> np.ndarray:
+    """The array without a border of `margin` pixels, where padding choices differ."""
+    if margin < 1:
+        raise ValueError(f"margin must be at least 1, got {margin}")
+    return np.asarray(array)[margin:-margin, margin:-margin]
+
+
+def gradient_magnitude(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """Edge strength sqrt(gx^2 + gy^2) from the two directional derivatives."""
+    if np.shape(gx) != np.shape(gy):
+        raise ValueError(f"gx and gy differ in shape: {np.shape(gx)} vs {np.shape(gy)}")
+    return np.hypot(gx, gy)
+
+
+def sobel_weights(in_channels: int = 1) -> np.ndarray:
+    """Conv2D kernel (3, 3, in_channels, 2): output 0 is SOBEL_X, output 1 is SOBEL_Y, per channel."""
+    if in_channels < 1:
+        raise ValueError(f"in_channels must be at least 1, got {in_channels}")
+    kernel = np.zeros((3, 3, in_channels, 2), dtype=np.float32)
+    kernel[:, :, :, 0] = SOBEL_X[:, :, None]
+    kernel[:, :, :, 1] = SOBEL_Y[:, :, None]
+    return kernel
+
+
+def sobel_conv2d(in_channels: int = 1, padding: str = "same"):
+    """A frozen keras Conv2D whose two filters are the Sobel kernels (no bias, not trainable)."""
+    import keras
+
+    layer = keras.layers.Conv2D(
+        2, (3, 3), padding=padding, use_bias=False, trainable=False, name="sobel"
+    )
+    layer.build((None, None, None, in_channels))
+    layer.set_weights([sobel_weights(in_channels)])
+    return layer
+
+
+def edge_channels(images):
+    """Sobel x and y of the images' luminance, divided by SOBEL_GAIN (a TensorFlow op for tf.data).
+
+    Takes float images (batch, height, width, 3) or (height, width, 3) in [0, 255]; returns the
+    same leading shape with 2 channels in [-255, 255]. Borders are mirrored (as cv2's default).
+    """
+    import tensorflow as tf
+
+    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    single = images.shape.rank == 3
+    if single:
+        images = images[tf.newaxis]
+    if images.shape.rank != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected RGB images (batch, height, width, 3), got {images.shape}")
+    gray = tf.image.rgb_to_grayscale(images)
+    padded = tf.pad(gray, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+    kernel = tf.constant(sobel_weights(1) / SOBEL_GAIN)
+    edges = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
+    return edges[0] if single else edges
+
+
+def with_edge_channels(images):
+    """RGB pixels followed by their two Sobel edge channels: (…, 3) -> (…, 5)."""
+    import tensorflow as tf
+
+    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    return tf.concat([images, edge_channels(images)], axis=-1)
+
+
+def add_edge_channels(dataset):
+    """Map a tf.data dataset of (images, labels) batches to (images + edge channels, labels)."""
+    import tensorflow as tf
+
+    return dataset.map(
+        lambda images, labels: (with_edge_channels(images), labels),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )

@@ -1,0 +1,112 @@
+"""Tests for helpers.sobel: the flip identity, OpenCV agreement, the Keras layer, edge channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
+from helpers import sobel
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    """A small random grayscale image with a bright square (so it has real edges)."""
+    rng = np.random.default_rng(0)
+    picture = rng.uniform(0, 50, size=(20, 24))
+    picture[5:14, 6:15] += 200
+    return picture
+
+
+def test_kernels_are_antisymmetric_under_rotation() -> None:
+    for kernel in (sobel.SOBEL_X, sobel.SOBEL_Y):
+        np.testing.assert_array_equal(sobel.rotate180(kernel), -kernel)
+
+
+def test_convolve_equals_correlate_with_rotated_kernel(image: np.ndarray) -> None:
+    kernel = np.arange(9, dtype=float).reshape(3, 3)  # no symmetry at all
+    np.testing.assert_allclose(
+        sobel.convolve(image, kernel), sobel.correlate(image, sobel.rotate180(kernel))
+    )
+    assert not np.allclose(sobel.convolve(image, kernel), sobel.correlate(image, kernel))
+
+
+def test_convolve_and_correlate_differ_by_sign_for_sobel(image: np.ndarray) -> None:
+    for kernel in (sobel.SOBEL_X, sobel.SOBEL_Y):
+        np.testing.assert_allclose(sobel.convolve(image, kernel), -sobel.correlate(image, kernel))
+
+
+def test_correlate_sobel_x_is_positive_on_a_dark_to_bright_step() -> None:
+    step = np.zeros((5, 6))
+    step[:, 3:] = 1.0
+    response = sobel.correlate(step, sobel.SOBEL_X)
+    assert response[2, 2] == pytest.approx(4.0)  # 1 + 2 + 1 across the step, left to right
+    assert response[2, 0] == 0.0
+
+
+@pytest.mark.parametrize("axis, kernel", [("x", sobel.SOBEL_X), ("y", sobel.SOBEL_Y)])
+def test_opencv_agrees_with_correlate_on_interior(
+    image: np.ndarray, axis: str, kernel: np.ndarray
+) -> None:
+    np.testing.assert_allclose(
+        sobel.interior(sobel.opencv_sobel(image, axis)),
+        sobel.interior(sobel.correlate(image, kernel)),
+        atol=1e-9,
+    )
+
+
+def test_opencv_rejects_unknown_axis(image: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="axis"):
+        sobel.opencv_sobel(image, "z")
+
+
+def test_keras_layer_reproduces_correlate(image: np.ndarray) -> None:
+    layer = sobel.sobel_conv2d(in_channels=1)
+    out = np.asarray(layer(image[None, :, :, None].astype("float32")))[0]
+    assert out.shape == (*image.shape, 2)
+    for index, kernel in enumerate((sobel.SOBEL_X, sobel.SOBEL_Y)):
+        np.testing.assert_allclose(
+            sobel.interior(out[..., index]),
+            sobel.interior(sobel.correlate(image, kernel)),
+            rtol=1e-4,
+            atol=1e-2,
+        )
+    assert not layer.trainable
+
+
+def test_gradient_magnitude() -> None:
+    np.testing.assert_allclose(sobel.gradient_magnitude(np.array([3.0]), np.array([4.0])), [5.0])
+    with pytest.raises(ValueError, match="shape"):
+        sobel.gradient_magnitude(np.zeros(2), np.zeros(3))
+
+
+def test_to_gray_and_shape_errors() -> None:
+    rgb = np.zeros((4, 5, 3))
+    rgb[..., 1] = 100.0
+    np.testing.assert_allclose(sobel.to_gray(rgb), 58.7)
+    with pytest.raises(ValueError, match="RGB"):
+        sobel.to_gray(np.zeros((4, 5, 2)))
+    with pytest.raises(ValueError, match="2-D"):
+        sobel.correlate(np.zeros((4, 5, 3)), sobel.SOBEL_X)
+
+
+def test_edge_channels_match_opencv_everywhere(image: np.ndarray) -> None:
+    rgb = np.repeat(image[:, :, None], 3, axis=2).astype("float32")  # gray stays gray
+    edges = np.asarray(sobel.edge_channels(rgb[None]))[0] * sobel.SOBEL_GAIN
+    assert edges.shape == (*image.shape, 2)
+    gray = sobel.to_gray(rgb)
+    np.testing.assert_allclose(edges[..., 0], sobel.opencv_sobel(gray, "x"), rtol=1e-4, atol=0.05)
+    np.testing.assert_allclose(edges[..., 1], sobel.opencv_sobel(gray, "y"), rtol=1e-4, atol=0.05)
+
+
+def test_with_edge_channels_keeps_pixels_and_adds_two() -> None:
+    rgb = np.random.default_rng(1).uniform(0, 255, size=(2, 8, 9, 3)).astype("float32")
+    out = np.asarray(sobel.with_edge_channels(rgb))
+    assert out.shape == (2, 8, 9, 5)
+    np.testing.assert_array_equal(out[..., :3], rgb)
+    assert np.abs(out[..., 3:]).max() <= 255.0 + 1e-3
+
+
+def test_edge_channels_reject_grayscale_batches() -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        sobel.edge_channels(np.zeros((1, 8, 8, 1), dtype="float32"))
