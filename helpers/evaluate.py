@@ -1,0 +1,535 @@
+"""Evaluation: predictions over a whole data set, metrics with 95% intervals, curves and figures.
+
+The positive class is the one with label 1 (the second class name, "sad" for the default data),
+because that is what Keras's Precision and Recall and scikit-learn's defaults treat as positive.
+Every helper here keeps that convention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers import split
+
+POSITIVE_LABEL = 1
+DEFAULT_THRESHOLD = 0.5
+BAND_EDGES = (0.25, 0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric's value with its 95% interval and how the interval was found."""
+
+    value: float
+    low: float
+    high: float
+    method: str
+
+    def __str__(self) -> str:
+        """E.g. '0.912 (95% CI 0.85-0.95, Wilson)'."""
+        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, {self.method})"
+
+    def contains(self, value: float) -> bool:
+        """Whether a value falls inside the interval (ends included)."""
+        return bool(self.low <= value <= self.high)
+
+
+# --- predictions -----------------------------------------------------------------------------
+
+
+def predict_dataset(model, ds) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predicted probabilities over every batch of a (non-shuffled) tf.data set."""
+    from tqdm.auto import tqdm
+
+    labels, probabilities = [], []
+    for images, batch_labels in tqdm(ds, desc="predicting", leave=False, disable=None):
+        probabilities.append(np.asarray(model(images, training=False)).reshape(-1))
+        labels.append(np.asarray(batch_labels).reshape(-1))
+    if not labels:
+        raise ValueError("the data set is empty: there is nothing to evaluate")
+    return np.concatenate(labels).astype(np.int32), np.concatenate(probabilities).astype(np.float64)
+
+
+def collect_images(ds) -> np.ndarray:
+    """Every image of a (non-shuffled) tf.data set of (images, labels) batches, in order."""
+    batches = [np.asarray(images) for images, _ in ds]
+    if not batches:
+        raise ValueError("the data set is empty: there are no images to collect")
+    return np.concatenate(batches)
+
+
+def predict_arrays(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """The model's probabilities for an array of images, resized to its input as in training."""
+    size = model_input_size(model)
+    from tqdm.auto import trange
+
+    batches = []
+    for start in trange(0, len(images), batch_size, desc="predicting", leave=False, disable=None):
+        batch = resize_batch(images[start : start + batch_size], size)
+        batches.append(np.asarray(model(batch, training=False)).reshape(-1))
+    return np.concatenate(batches).astype(np.float64) if batches else np.zeros(0)
+
+
+def model_input_size(model) -> tuple[int, int]:
+    """(height, width) of a Keras model's image input."""
+    shape = model.input_shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        raise ValueError(
+            f"expected a model with a fixed (height, width, channels) input, got {shape}"
+        )
+    return int(shape[1]), int(shape[2])
+
+
+def resize_batch(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a batch of images with the training pipeline's resize (bilinear, float32 0-255)."""
+    import tensorflow as tf
+
+    images = np.asarray(images)
+    if images.shape[1:3] == tuple(size):
+        return images.astype(np.float32)
+    return tf.image.resize(tf.cast(images, tf.float32), size, method="bilinear").numpy()
+
+
+def to_labels(y_prob: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Predicted labels: 1 where the probability is above the threshold (as Keras metrics do)."""
+    return (np.asarray(y_prob) > threshold).astype(np.int32)
+
+
+# --- metrics with intervals ------------------------------------------------------------------
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
+    """True/false positives/negatives, with label 1 as the positive class."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    positive, predicted = y_true == POSITIVE_LABEL, y_pred == POSITIVE_LABEL
+    return {
+        "tp": int(np.sum(positive & predicted)),
+        "fp": int(np.sum(~positive & predicted)),
+        "fn": int(np.sum(positive & ~predicted)),
+        "tn": int(np.sum(~positive & ~predicted)),
+    }
+
+
+def proportion(successes: int, n: int, confidence: float = 0.95) -> Estimate:
+    """A proportion with its Wilson interval (split.wilson_interval); NaN in [0, 1] when n is 0."""
+    if n == 0:
+        return Estimate(float("nan"), 0.0, 1.0, "Wilson")
+    low, high = split.wilson_interval(successes, n, confidence=confidence)
+    return Estimate(successes / n, float(low), float(high), "Wilson")
+
+
+def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """F1 = 2TP / (2TP + FP + FN), 0 where it is undefined (as scikit-learn's zero_division=0)."""
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / denominator, 0.0)
+
+
+def bootstrap_interval(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a vectorised statistic(y_true[idx], y_pred[idx]), seeded."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(y_true), size=(n_boot, len(y_true)))
+    values = statistic(y_true[index], y_pred[index])
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def f1_statistic(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """F1 for each row of 2-D (resamples x items) label arrays, or for 1-D arrays."""
+    positive, predicted = y_true == POSITIVE_LABEL, y_pred == POSITIVE_LABEL
+    axis = -1
+    return f1_from_counts(
+        np.sum(positive & predicted, axis=axis),
+        np.sum(~positive & predicted, axis=axis),
+        np.sum(positive & ~predicted, axis=axis),
+    )
+
+
+def classification_metrics(
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Estimate]:
+    """Accuracy, precision, recall (Wilson intervals) and F1 (bootstrap interval), label 1 positive."""
+    y_pred = to_labels(y_prob, threshold)
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred)
+    f1_low, f1_high = bootstrap_interval(y_true, y_pred, f1_statistic, n_boot=n_boot, seed=seed)
+    return {
+        "accuracy": proportion(c["tp"] + c["tn"], len(y_true)),
+        "precision": proportion(c["tp"], c["tp"] + c["fp"]),
+        "recall": proportion(c["tp"], c["tp"] + c["fn"]),
+        "f1": Estimate(float(f1_statistic(y_true, y_pred)), f1_low, f1_high, "bootstrap"),
+    }
+
+
+def metrics_table(metrics: dict[str, Estimate]) -> pd.DataFrame:
+    """Metrics with intervals as a table (one row per metric)."""
+    rows = {
+        name: {"value": e.value, "95% low": e.low, "95% high": e.high, "interval": e.method}
+        for name, e in metrics.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def sklearn_metrics(
+    y_true: np.ndarray, y_prob: np.ndarray, threshold: float = DEFAULT_THRESHOLD
+) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 from scikit-learn, label 1 positive."""
+    from sklearn import metrics
+
+    y_pred = to_labels(y_prob, threshold)
+    kwargs = {"pos_label": POSITIVE_LABEL, "zero_division": 0}
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "precision": float(metrics.precision_score(y_true, y_pred, **kwargs)),
+        "recall": float(metrics.recall_score(y_true, y_pred, **kwargs)),
+        "f1": float(metrics.f1_score(y_true, y_pred, **kwargs)),
+    }
+
+
+# --- confusion matrix --------------------------------------------------------------------------
+
+
+def confusion_table(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    normalize: bool = False,
+) -> pd.DataFrame:
+    """Confusion matrix: rows are true classes, columns predicted, labelled with the class names."""
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    labels = list(range(len(class_names)))
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    table = pd.DataFrame(
+        counts,
+        index=pd.Index([f"true {name}" for name in class_names], name="true class"),
+        columns=pd.Index([f"predicted {name}" for name in class_names], name="predicted class"),
+    )
+    if normalize:
+        totals = table.sum(axis=1).replace(0, np.nan)
+        table = table.div(totals, axis=0)
+    return table
+
+
+def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]):
+    """Counts and row-normalised confusion matrices side by side; returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    panels = [
+        (confusion_table(y_true, y_pred, class_names), "d", "Counts"),
+        (confusion_table(y_true, y_pred, class_names, normalize=True), ".2f", "Share of each row"),
+    ]
+    for ax, (table, fmt, title) in zip(axes, panels, strict=True):
+        sns.heatmap(
+            table.to_numpy(), annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax,
+            xticklabels=list(class_names), yticklabels=list(class_names),
+        )  # fmt: skip
+        ax.set(
+            title=f"Confusion matrix: {title.lower()}",
+            xlabel="Predicted class",
+            ylabel="True class",
+        )
+    fig.tight_layout()
+    return fig
+
+
+# --- curves and thresholds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Curves:
+    """ROC and precision-recall curves with their areas."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    roc_auc: float
+    precision: np.ndarray
+    recall: np.ndarray
+    average_precision: float
+    prevalence: float
+
+
+def curves(y_true: np.ndarray, y_prob: np.ndarray) -> Curves:
+    """ROC (with AUC) and precision-recall (with average precision) for label 1 as positive."""
+    from sklearn import metrics
+
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    if len(np.unique(y_true)) < 2:
+        raise ValueError("ROC and precision-recall curves need both classes among the true labels")
+    fpr, tpr, _ = metrics.roc_curve(y_true, y_prob, pos_label=POSITIVE_LABEL)
+    precision, recall, _ = metrics.precision_recall_curve(y_true, y_prob, pos_label=POSITIVE_LABEL)
+    return Curves(
+        fpr=fpr,
+        tpr=tpr,
+        roc_auc=float(metrics.roc_auc_score(y_true, y_prob)),
+        precision=precision,
+        recall=recall,
+        average_precision=float(metrics.average_precision_score(y_true, y_prob)),
+        prevalence=float(np.mean(y_true == POSITIVE_LABEL)),
+    )
+
+
+def plot_curves(found: Curves, positive_name: str):
+    """ROC and precision-recall curves side by side, with chance lines; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
+    roc.plot(found.fpr, found.tpr, label=f"model (AUC {found.roc_auc:.3f})")
+    roc.plot([0, 1], [0, 1], "--", color="gray", label="chance (AUC 0.5)")
+    roc.set(
+        title=f"ROC curve ({positive_name} positive)",
+        xlabel="False positive rate",
+        ylabel="True positive rate (recall)",
+    )
+    pr.step(
+        found.recall,
+        found.precision,
+        where="post",
+        label=f"model (AP {found.average_precision:.3f})",
+    )
+    pr.axhline(found.prevalence, ls="--", color="gray", label=f"chance ({found.prevalence:.2f})")
+    pr.set(
+        title=f"Precision-recall curve ({positive_name} positive)",
+        xlabel="Recall",
+        ylabel="Precision",
+        ylim=(0, 1.05),
+    )
+    for ax in (roc, pr):
+        ax.legend(loc="lower left" if ax is pr else "lower right")
+    fig.tight_layout()
+    return fig
+
+
+def threshold_sweep(
+    y_true: np.ndarray, y_prob: np.ndarray, thresholds: Iterable[float] | None = None
+) -> pd.DataFrame:
+    """Accuracy, precision, recall, F1 and the share predicted positive at each threshold."""
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    grid = np.round(np.linspace(0.05, 0.95, 19), 2) if thresholds is None else thresholds
+    rows = []
+    for threshold in grid:
+        c = confusion_counts(y_true, to_labels(y_prob, threshold))
+        rows.append(
+            {
+                "threshold": float(threshold),
+                "accuracy": (c["tp"] + c["tn"]) / len(y_true),
+                "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else np.nan,
+                "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else np.nan,
+                "f1": float(f1_from_counts(c["tp"], c["fp"], c["fn"])),
+                "predicted positive": (c["tp"] + c["fp"]) / len(y_true),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_threshold_sweep(sweep: pd.DataFrame, positive_name: str):
+    """Metrics against the decision threshold; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for column in ("accuracy", "precision", "recall", "f1"):
+        ax.plot(sweep["threshold"], sweep[column], marker="o", ms=3, label=column)
+    ax.axvline(DEFAULT_THRESHOLD, ls="--", color="gray", label="default 0.5")
+    ax.set(
+        title=f"Moving the threshold ({positive_name} positive)",
+        xlabel=f"Threshold on P({positive_name})",
+        ylabel="Metric value",
+        ylim=(0, 1.05),
+    )
+    ax.legend(loc="lower center", ncols=3)
+    fig.tight_layout()
+    return fig
+
+
+# --- galleries -------------------------------------------------------------------------------
+
+
+def misclassified(
+    y_true: np.ndarray, y_prob: np.ndarray, threshold: float = DEFAULT_THRESHOLD
+) -> np.ndarray:
+    """Indices of the wrongly classified items, most confidently wrong first."""
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    wrong = np.flatnonzero(to_labels(y_prob, threshold) != y_true)
+    confidence_wrong = np.abs(y_prob[wrong] - threshold)
+    return wrong[np.argsort(-confidence_wrong, kind="stable")]
+
+
+def plot_gallery(
+    images: np.ndarray,
+    titles: Sequence[str],
+    title: str,
+    ncols: int = 6,
+    size: float = 1.9,
+):
+    """A grid of images (0-255) with one caption each; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if len(images) != len(titles):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    count = max(len(images), 1)
+    ncols = min(ncols, count)
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.6), squeeze=False
+    )
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, caption in zip(axes.ravel(), images, titles, strict=False):
+        ax.imshow(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+        ax.set_title(caption, fontsize=8)
+    if len(images) == 0:
+        axes[0, 0].text(0.5, 0.5, "nothing to show", ha="center", va="center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def probability_caption(y_true: int, prob: float, class_names: Sequence[str]) -> str:
+    """Caption for a gallery image: true class and the model's P(positive class)."""
+    return f"true {class_names[int(y_true)]}\nP({class_names[POSITIVE_LABEL]}) = {prob:.2f}"
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+
+def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Per probability bin: count, mean predicted probability and observed share of label 1."""
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    edges = np.linspace(0, 1, n_bins + 1)
+    bins = np.clip(np.digitize(y_prob, edges[1:-1], right=True), 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        inside = bins == b
+        rows.append(
+            {
+                "bin low": edges[b],
+                "bin high": edges[b + 1],
+                "count": int(inside.sum()),
+                "mean predicted": float(y_prob[inside].mean()) if inside.any() else np.nan,
+                "observed share": float(y_true[inside].mean()) if inside.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def expected_calibration_error(table: pd.DataFrame) -> float:
+    """Count-weighted mean gap between predicted and observed share over the non-empty bins."""
+    used = table[table["count"] > 0]
+    gaps = (used["mean predicted"] - used["observed share"]).abs()
+    return float(np.sum(gaps * used["count"]) / used["count"].sum())
+
+
+def plot_reliability(table: pd.DataFrame, positive_name: str):
+    """Reliability diagram: observed share against mean predicted probability per bin."""
+    import matplotlib.pyplot as plt
+
+    used = table[table["count"] > 0]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+    ax.plot(used["mean predicted"], used["observed share"], marker="o", label="model")
+    for _, row in used.iterrows():
+        ax.annotate(
+            f"n={int(row['count'])}", (row["mean predicted"], row["observed share"]),
+            textcoords="offset points", xytext=(4, -10), fontsize=7,
+        )  # fmt: skip
+    ax.set(
+        title="Reliability diagram",
+        xlabel=f"Mean predicted P({positive_name}) in the bin",
+        ylabel=f"Observed share of {positive_name}",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+# --- fine-grained sentiment ------------------------------------------------------------------
+
+
+def band_names(class_names: Sequence[str]) -> list[str]:
+    """Four score bands from the class names, e.g. very happy, happy, sad, very sad."""
+    negative, positive = class_names[0], class_names[POSITIVE_LABEL]
+    return [f"very {negative}", f"somewhat {negative}", f"somewhat {positive}", f"very {positive}"]
+
+
+def score_bands(
+    y_prob: np.ndarray, class_names: Sequence[str], edges: Sequence[float] = BAND_EDGES
+) -> pd.Categorical:
+    """The band of each score: below 0.25 very <class 0>, ..., above 0.75 very <class 1>."""
+    names = band_names(class_names)
+    if len(edges) != len(names) - 1:
+        raise ValueError(f"need {len(names) - 1} band edges, got {len(edges)}")
+    codes = np.digitize(np.asarray(y_prob), edges, right=False)
+    return pd.Categorical.from_codes(codes, categories=names, ordered=True)
+
+
+def rank_correlation(scores: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Spearman's rank correlation (rho, p-value) between two sequences."""
+    from scipy.stats import spearmanr
+
+    scores, values = np.asarray(scores, dtype=float), np.asarray(values, dtype=float)
+    if scores.shape != values.shape or scores.ndim != 1 or len(scores) < 3:
+        raise ValueError("need two 1-D sequences of the same length, at least 3 long")
+    result = spearmanr(scores, values)
+    return float(result.statistic), float(result.pvalue)
+
+
+def plot_score_vs_valence(
+    y_prob: np.ndarray, valence: np.ndarray, y_true: np.ndarray, class_names: Sequence[str]
+):
+    """Scatter of the model's score against each face's true valence, coloured by its label."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for label, name in enumerate(class_names):
+        chosen = np.asarray(y_true) == label
+        ax.scatter(np.asarray(valence)[chosen], np.asarray(y_prob)[chosen], s=14, alpha=0.7,
+                   label=f"labelled {name}")  # fmt: skip
+    for edge in BAND_EDGES:
+        ax.axhline(edge, ls=":", color="gray", lw=1)
+    ax.set(
+        title="Model score against true valence",
+        xlabel="True valence of the face (generator)",
+        ylabel=f"P({class_names[POSITIVE_LABEL]})",
+        ylim=(-0.03, 1.03),
+    )
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two flat arrays of the same length, or a ValueError saying how they differ."""
+    a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+    if len(a) != len(b):
+        raise ValueError(f"labels and predictions differ in length: {len(a)} vs {len(b)}")
+    if len(a) == 0:
+        raise ValueError("no labels: there is nothing to evaluate")
+    return a, b

@@ -1,0 +1,219 @@
+"""Tests for helpers.evaluate: metrics and intervals against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import evaluate
+
+# 10 items, label 1 positive: TP=4, FN=1, FP=2, TN=3
+Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
+
+
+def test_confusion_counts_treat_label_one_as_positive():
+    counts = evaluate.confusion_counts(Y_TRUE, evaluate.to_labels(Y_PROB))
+    assert counts == {"tp": 4, "fp": 2, "fn": 1, "tn": 3}
+
+
+def test_threshold_is_strict_like_keras():
+    assert evaluate.to_labels(np.array([0.5, 0.5000001, 0.4999])).tolist() == [0, 1, 0]
+
+
+def test_accuracy_interval_is_wilson_known_value():
+    # 8 of 10 right: Wilson 95% interval is (0.4902, 0.9433), a textbook value
+    estimate = evaluate.proportion(8, 10)
+    assert estimate.value == pytest.approx(0.8)
+    assert estimate.low == pytest.approx(0.4902, abs=1e-4)
+    assert estimate.high == pytest.approx(0.9433, abs=1e-4)
+    assert estimate.method == "Wilson"
+
+
+def test_proportion_of_nothing_is_unknown():
+    estimate = evaluate.proportion(0, 0)
+    assert np.isnan(estimate.value) and (estimate.low, estimate.high) == (0.0, 1.0)
+
+
+def test_classification_metrics_values_and_intervals():
+    metrics = evaluate.classification_metrics(Y_TRUE, Y_PROB, n_boot=500, seed=1)
+    assert metrics["accuracy"].value == pytest.approx(0.7)
+    assert metrics["precision"].value == pytest.approx(4 / 6)
+    assert metrics["recall"].value == pytest.approx(4 / 5)
+    assert metrics["f1"].value == pytest.approx(2 * 4 / (2 * 4 + 2 + 1))
+    for estimate in metrics.values():
+        assert 0 <= estimate.low <= estimate.value <= estimate.high <= 1
+    assert metrics["f1"].method == "bootstrap"
+
+
+def test_metrics_match_scikit_learn():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 2, 200)
+    y_prob = np.clip(y_true * 0.4 + rng.random(200) * 0.6, 0, 1)
+    ours = evaluate.classification_metrics(y_true, y_prob, n_boot=100)
+    theirs = evaluate.sklearn_metrics(y_true, y_prob)
+    for name, value in theirs.items():
+        assert ours[name].value == pytest.approx(value)
+
+
+def test_metrics_match_keras():
+    import keras
+
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 2, 50).astype("float32")
+    y_prob = rng.random(50).astype("float32")
+    ours = evaluate.sklearn_metrics(y_true, y_prob)
+    for name, metric in [
+        ("accuracy", keras.metrics.BinaryAccuracy()),
+        ("precision", keras.metrics.Precision()),
+        ("recall", keras.metrics.Recall()),
+    ]:
+        metric.update_state(y_true, y_prob)
+        assert float(metric.result()) == pytest.approx(ours[name], abs=1e-6)
+
+
+def test_bootstrap_is_reproducible_and_seed_dependent():
+    y_pred = evaluate.to_labels(Y_PROB)
+    first = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
+    again = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
+    other = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=8)
+    assert first == again
+    assert first != other
+
+
+def test_bootstrap_of_perfect_predictions_is_a_point():
+    low, high = evaluate.bootstrap_interval(Y_TRUE, Y_TRUE, evaluate.f1_statistic, n_boot=200)
+    assert (low, high) == (1.0, 1.0)
+
+
+def test_f1_statistic_rows_match_scalar():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(5)
+    y_true, y_pred = rng.integers(0, 2, (4, 30)), rng.integers(0, 2, (4, 30))
+    rows = evaluate.f1_statistic(y_true, y_pred)
+    assert rows.shape == (4,)
+    for row, (t, p) in zip(rows, zip(y_true, y_pred, strict=True), strict=True):
+        assert row == pytest.approx(f1_score(t, p, zero_division=0))
+
+
+def test_confusion_table_orientation_and_names():
+    table = evaluate.confusion_table(Y_TRUE, evaluate.to_labels(Y_PROB), ["happy", "sad"])
+    assert list(table.index) == ["true happy", "true sad"]
+    assert list(table.columns) == ["predicted happy", "predicted sad"]
+    # rows are true classes: of 5 true happy, 2 were called sad (false positives)
+    assert table.loc["true happy", "predicted sad"] == 2
+    assert table.loc["true sad", "predicted happy"] == 1
+    normalised = evaluate.confusion_table(
+        Y_TRUE, evaluate.to_labels(Y_PROB), ["happy", "sad"], normalize=True
+    )
+    assert normalised.sum(axis=1).tolist() == pytest.approx([1.0, 1.0])
+    assert normalised.loc["true happy", "predicted sad"] == pytest.approx(0.4)
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="differ in length"):
+        evaluate.confusion_counts([0, 1], [0])
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluate.classification_metrics([], [])
+
+
+def test_curves_perfect_and_inverted():
+    perfect = evaluate.curves(Y_TRUE, Y_TRUE * 0.8 + 0.1)
+    assert perfect.roc_auc == pytest.approx(1.0)
+    assert perfect.average_precision == pytest.approx(1.0)
+    inverted = evaluate.curves(Y_TRUE, 1 - Y_TRUE * 0.8)
+    assert inverted.roc_auc == pytest.approx(0.0)
+    assert evaluate.curves(Y_TRUE, Y_PROB).prevalence == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="both classes"):
+        evaluate.curves(np.ones(4), np.linspace(0, 1, 4))
+
+
+def test_threshold_sweep_extremes():
+    sweep = evaluate.threshold_sweep(Y_TRUE, Y_PROB, thresholds=[0.0, 0.5, 0.99])
+    assert sweep["predicted positive"].tolist() == pytest.approx([1.0, 0.6, 0.0])
+    assert sweep.loc[0, "recall"] == pytest.approx(1.0)
+    assert np.isnan(sweep.loc[2, "precision"])
+    assert sweep.loc[1, "accuracy"] == pytest.approx(0.7)
+
+
+def test_misclassified_most_confident_first():
+    wrong = evaluate.misclassified(Y_TRUE, Y_PROB)
+    assert set(wrong.tolist()) == {4, 5, 6}
+    assert wrong[0] == 5  # P = 0.9 for a label-0 item is the most confident mistake
+
+
+def test_reliability_table_counts_and_calibration_error():
+    y_true = np.array([0, 0, 1, 1, 1, 1])
+    y_prob = np.array([0.05, 0.15, 0.95, 0.95, 0.85, 0.55])
+    table = evaluate.reliability_table(y_true, y_prob, n_bins=10)
+    assert table["count"].sum() == 6
+    assert table.loc[9, "count"] == 2 and table.loc[9, "observed share"] == 1.0
+    ece = evaluate.expected_calibration_error(table)
+    expected = (0.05 + 0.15 + 0.05 * 2 + 0.15 + 0.45) / 6
+    assert ece == pytest.approx(expected)
+
+
+def test_reliability_puts_one_in_the_last_bin():
+    table = evaluate.reliability_table(np.array([1, 0]), np.array([1.0, 0.0]), n_bins=4)
+    assert table.loc[3, "count"] == 1 and table.loc[0, "count"] == 1
+
+
+def test_score_bands_use_class_names():
+    bands = evaluate.score_bands(np.array([0.1, 0.25, 0.6, 0.8]), ["happy", "sad"])
+    assert list(bands) == ["very happy", "somewhat happy", "somewhat sad", "very sad"]
+    assert list(bands.categories) == evaluate.band_names(["happy", "sad"])
+
+
+def test_rank_correlation_known_values():
+    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([10, 20, 30, 40]))
+    assert rho == pytest.approx(1.0)
+    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([4, 3, 2, 1]))
+    assert rho == pytest.approx(-1.0)
+    # one swapped pair of 4: rho = 1 - 6 * (1 + 1) / (4 * 15) = 0.8
+    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([1, 2, 4, 3]))
+    assert rho == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="same length"):
+        evaluate.rank_correlation(np.arange(3), np.arange(4))
+
+
+def test_plots_have_titles_and_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y_pred = evaluate.to_labels(Y_PROB)
+    figures = [
+        evaluate.plot_confusion(Y_TRUE, y_pred, ["happy", "sad"]),
+        evaluate.plot_curves(evaluate.curves(Y_TRUE, Y_PROB), "sad"),
+        evaluate.plot_threshold_sweep(evaluate.threshold_sweep(Y_TRUE, Y_PROB), "sad"),
+        evaluate.plot_reliability(evaluate.reliability_table(Y_TRUE, Y_PROB), "sad"),
+        evaluate.plot_score_vs_valence(Y_PROB, np.linspace(-1, 1, 10), Y_TRUE, ["happy", "sad"]),
+    ]
+    for figure in figures:
+        for ax in figure.axes:
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        plt.close(figure)
+    gallery = evaluate.plot_gallery(np.zeros((3, 8, 8, 3)), ["a", "b", "c"], "Mistakes")
+    assert gallery._suptitle.get_text() == "Mistakes"
+    plt.close(gallery)
+    with pytest.raises(ValueError, match="titles"):
+        evaluate.plot_gallery(np.zeros((2, 8, 8, 3)), ["a"], "x")
+
+
+def test_predict_dataset_over_all_batches():
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid")])  # fmt: skip
+    images = np.random.default_rng(0).random((7, 2, 2, 1)).astype("float32")
+    labels = np.array([0, 1, 0, 1, 1, 0, 1], dtype="int32")
+    ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(3)
+    y_true, y_prob = evaluate.predict_dataset(model, ds)
+    assert y_true.tolist() == labels.tolist()
+    assert y_prob == pytest.approx(model.predict(images, verbose=0).reshape(-1), abs=1e-6)
+    assert evaluate.collect_images(ds).shape == (7, 2, 2, 1)
+    with pytest.raises(ValueError, match="empty"):
+        evaluate.predict_dataset(model, ds.take(0))
