@@ -1,0 +1,531 @@
+"""Exploratory statistics and their figures: channel statistics, sizes, PCA, a linear baseline.
+
+python -m helpers.eda --bench [--profile full]   # streaming statistics: time and peak memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from helpers import split
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from sklearn.decomposition import PCA
+
+# --------------------------------------------------------------------------- channel statistics
+
+
+@dataclass
+class RunningStats:
+    """Count, mean and sum of squared deviations per channel, merged batch by batch (Chan et al.)."""
+
+    count: int = 0
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def update(self, batch: np.ndarray) -> RunningStats:
+        """Fold one batch (..., channels) in: memory stays one batch, whatever the data set's size."""
+        values = np.asarray(batch, dtype=np.float64)
+        values = values.reshape(-1, values.shape[-1])
+        if values.shape[0] == 0:
+            return self
+        other = RunningStats(
+            values.shape[0], values.mean(axis=0), ((values - values.mean(axis=0)) ** 2).sum(axis=0)
+        )
+        return self.merge(other)
+
+    def merge(self, other: RunningStats) -> RunningStats:
+        """Combine two partial results as if their values had been seen together."""
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            self.count, self.mean, self.m2 = other.count, other.mean.copy(), other.m2.copy()
+            return self
+        if self.mean.shape != other.mean.shape:
+            raise ValueError(f"channel counts differ: {self.mean.shape} and {other.mean.shape}")
+        total = self.count + other.count
+        delta = other.mean - self.mean
+        self.mean = self.mean + delta * other.count / total
+        self.m2 = self.m2 + other.m2 + delta**2 * self.count * other.count / total
+        self.count = total
+        return self
+
+    @property
+    def std(self) -> np.ndarray:
+        """Population standard deviation per channel (numpy's default, ddof=0)."""
+        if self.count == 0:
+            raise ValueError("no values seen: the data set is empty")
+        return np.sqrt(self.m2 / self.count)
+
+
+def images_of(item: Any) -> np.ndarray:
+    """The images of a dataset element: the first member of an (images, labels) pair, or itself."""
+    if isinstance(item, tuple | list):
+        item = item[0]
+    return np.asarray(item)
+
+
+def streaming_channel_stats(
+    dataset: Iterable[Any], scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std in one pass over batches, memory flat (values multiplied by scale)."""
+    stats = RunningStats()
+    for item in dataset:
+        stats.update(images_of(item) * scale)
+    if stats.count == 0:
+        raise ValueError("the data set yielded no images")
+    return stats.mean, stats.std
+
+
+def concatenated_channel_stats(
+    dataset: Iterable[Any], scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The original tutorial's way, per channel: every image in memory at once (for comparison)."""
+    everything = np.concatenate([images_of(item) * scale for item in dataset], axis=0)
+    axes = tuple(range(everything.ndim - 1))
+    return everything.mean(axis=axes), everything.std(axis=axes)
+
+
+def overall_stats(mean: np.ndarray, std: np.ndarray) -> tuple[float, float]:
+    """Mean and std over all channels together, from per-channel results of equal counts."""
+    mean, std = np.asarray(mean, float), np.asarray(std, float)
+    grand = float(mean.mean())
+    return grand, float(np.sqrt((std**2 + (mean - grand) ** 2).mean()))
+
+
+# --------------------------------------------------------------------------- sizes before resizing
+
+
+def kept_images(source: Path) -> tuple[pd.DataFrame, Path]:
+    """Kept images (path relative to the clean folder, label) from a manifest or folder; the folder."""
+    source = Path(source)
+    if source.is_file():
+        manifest = pd.read_csv(source)
+        missing = {"class", "status", "output"} - set(manifest.columns)
+        if missing:
+            raise ValueError(f"{source} lacks the manifest column(s) {sorted(missing)}")
+        kept = manifest[manifest["status"] == "kept"].dropna(subset=["output"])
+        paths = [Path(str(p)) for p in kept["output"]]
+        rel = [f"{p.parent.name}/{p.name}" for p in paths]
+        return pd.DataFrame({"path": rel, "label": kept["class"].to_numpy()}), source.parent
+    return split.list_images(source), source
+
+
+def image_sizes(source: Path) -> pd.DataFrame:
+    """Width, height and aspect ratio (width / height) of every kept image, before any resizing."""
+    from PIL import Image
+
+    frame, clean_dir = kept_images(source)
+    if frame.empty:
+        raise ValueError(f"{source} lists no kept images")
+    sizes = []
+    for rel in frame["path"]:
+        with Image.open(clean_dir / rel) as image:
+            sizes.append(image.size)
+    width, height = np.array(sizes).T
+    return frame.assign(width=width, height=height, aspect=width / height)
+
+
+# --------------------------------------------------------------------------- thumbnails and PCA
+
+
+@dataclass
+class Thumbnails:
+    """Small images as rows of a matrix, with their labels and files: the input of PCA and baseline."""
+
+    X: np.ndarray  # (n, size*size) grayscale or (n, size*size*3) RGB, values in [0, 1]
+    labels: np.ndarray  # class names
+    paths: list[str]  # relative to the clean folder
+    shape: tuple[int, ...]  # one thumbnail's image shape
+
+    @property
+    def class_names(self) -> list[str]:
+        """The classes present, sorted (the same order as Keras's integer labels)."""
+        return sorted(set(self.labels.tolist()))
+
+    @property
+    def y(self) -> np.ndarray:
+        """Integer labels following the sorted class names."""
+        index = {name: i for i, name in enumerate(self.class_names)}
+        return np.array([index[label] for label in self.labels])
+
+    def image(self, row: int) -> np.ndarray:
+        """One thumbnail as an image array."""
+        return self.X[row].reshape(self.shape)
+
+
+def load_thumbnails(clean_dir: Path, size: int = 32, gray: bool = True) -> Thumbnails:
+    """Every image of a clean folder shrunk to size x size (bilinear), as a matrix in [0, 1]."""
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    frame = split.list_images(clean_dir)
+    if frame.empty:
+        raise ValueError(f"{clean_dir} holds no images in class folders")
+    rows = []
+    for rel in tqdm(frame["path"], desc="thumbnails", disable=len(frame) < 2000):
+        with Image.open(Path(clean_dir) / rel) as image:
+            image = image.convert("L" if gray else "RGB").resize((size, size), Image.BILINEAR)
+            rows.append(np.asarray(image, dtype=np.float32).ravel() / 255.0)
+    shape = (size, size) if gray else (size, size, 3)
+    return Thumbnails(np.stack(rows), frame["label"].to_numpy(), list(frame["path"]), shape)
+
+
+def mean_faces(thumbs: Thumbnails) -> dict[str, np.ndarray]:
+    """The average image of each class."""
+    return {
+        name: thumbs.X[thumbs.labels == name].mean(axis=0).reshape(thumbs.shape)
+        for name in thumbs.class_names
+    }
+
+
+def fit_pca(thumbs: Thumbnails, components: int = 20, seed: int = 42) -> PCA:
+    """PCA of the thumbnails (centred on the mean image): its components are the 'eigenfaces'."""
+    from sklearn.decomposition import PCA
+
+    components = min(components, *thumbs.X.shape)
+    return PCA(n_components=components, random_state=seed).fit(thumbs.X)
+
+
+def eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> np.ndarray:
+    """The first principal components, reshaped as images."""
+    return pca.components_[:count].reshape(-1, *shape)
+
+
+# --------------------------------------------------------------------------- linear baseline
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Cross-validated accuracy of a linear model, with a Wilson interval over every image."""
+
+    accuracy: float
+    low: float
+    high: float
+    correct: int
+    n: int
+    folds: int
+    fold_accuracies: tuple[float, ...]
+    majority: float  # accuracy of always answering the larger class
+
+
+def linear_baseline(
+    thumbs: Thumbnails, folds: int = 5, seed: int = 42, c: float = 0.01, confidence: float = 0.95
+) -> Baseline:
+    """Logistic regression on standardised thumbnails, stratified k-fold, out-of-fold accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = thumbs.y
+    smallest = int(np.bincount(y).min())
+    if smallest < folds:
+        raise ValueError(f"a class has {smallest} images: too few for {folds}-fold validation")
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(model, thumbs.X, y, cv=splitter)
+    right = predicted == y
+    per_fold = tuple(float(right[test].mean()) for _, test in splitter.split(thumbs.X, y))
+    low, high = split.wilson_interval(int(right.sum()), len(y), confidence)
+    return Baseline(
+        accuracy=float(right.mean()),
+        low=low,
+        high=high,
+        correct=int(right.sum()),
+        n=len(y),
+        folds=folds,
+        fold_accuracies=per_fold,
+        majority=float(np.bincount(y).max() / len(y)),
+    )
+
+
+# --------------------------------------------------------------------------- suspicious labels
+
+
+def suspicious_labels(
+    thumbs: Thumbnails, k: int = 7, components: int = 20, top: int = 8, seed: int = 42
+) -> pd.DataFrame:
+    """The images whose label disagrees most with their k nearest neighbours in PCA space."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(thumbs.labels) <= k:
+        raise ValueError(f"{len(thumbs.labels)} images: too few for {k} neighbours")
+    coords = fit_pca(thumbs, components, seed).transform(thumbs.X)
+    distances, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)
+    distances, neighbours = distances[:, 1:], neighbours[:, 1:]  # drop each image itself
+    weights = 1.0 / (distances + 1e-9)
+    other = thumbs.labels[neighbours] != thumbs.labels[:, None]
+    frame = pd.DataFrame(
+        {
+            "path": thumbs.paths,
+            "label": thumbs.labels,
+            "disagreement": other.mean(axis=1),
+            "weighted": (weights * other).sum(axis=1) / weights.sum(axis=1),
+            "neighbours_say": [
+                pd.Series(thumbs.labels[row]).value_counts().sort_index().idxmax()
+                for row in neighbours
+            ],
+        }
+    )
+    ranked = frame.sort_values(["weighted", "disagreement", "path"], ascending=[False, False, True])
+    return ranked.head(top).reset_index().rename(columns={"index": "row"})
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def plot_samples(
+    images: np.ndarray, labels: Sequence[int], class_names: Sequence[str], columns: int = 4
+) -> Figure:
+    """A grid of images (pixel values 0-255) titled with their label number and class name."""
+    import matplotlib.pyplot as plt
+
+    count = len(images)
+    rows = int(np.ceil(count / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels, strict=False):
+        ax.imshow(np.clip(np.asarray(image), 0, 255).astype("uint8"))
+        ax.set_title(f"{int(label)}: {class_names[int(label)]}", fontsize=10)
+    fig.suptitle("Sample images with their labels", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_balance(counts: pd.Series) -> Figure:
+    """A bar chart of images per class, each bar labelled with its count."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bars = ax.bar([str(name) for name in counts.index], counts.to_numpy(), color=["C0", "C1"])
+    ax.bar_label(bars, padding=2)
+    ax.set(title="Class balance", xlabel="class", ylabel="images")
+    ax.margins(y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sizes(sizes: pd.DataFrame, model_size: int) -> Figure:
+    """Width against height per class, and the aspect ratios, before resizing to model_size."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, rows in sizes.groupby("label"):
+        left.scatter(rows["width"], rows["height"], s=12, alpha=0.6, label=str(name))
+    left.scatter([model_size], [model_size], marker="x", s=80, color="black", label="model input")
+    left.set(title="Image sizes before resizing", xlabel="width (px)", ylabel="height (px)")
+    left.legend()
+    right.hist(sizes["aspect"], bins=30, color="C2")
+    right.axvline(1.0, color="black", linestyle="--", label="square (model input)")
+    right.set(title="Aspect ratios", xlabel="width / height", ylabel="images")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_resize_effect(path: Path, size: int) -> Figure:
+    """One image as stored and as the model sees it after the book's one resize."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    with Image.open(path) as image:
+        original = np.asarray(image.convert("RGB"))
+    resized = split.decode_and_resize(str(path), size).numpy()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
+    left.imshow(original)
+    left.set(
+        title=f"stored: {original.shape[1]} x {original.shape[0]}", xlabel="x (px)", ylabel="y (px)"
+    )
+    right.imshow(np.clip(resized, 0, 255).astype("uint8"))
+    right.set(title=f"model input: {size} x {size}", xlabel="x (px)", ylabel="y (px)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mean_faces(means: dict[str, np.ndarray]) -> Figure:
+    """Each class's mean image, and their difference (where the classes differ on average)."""
+    import matplotlib.pyplot as plt
+
+    names = list(means)
+    fig, axes = plt.subplots(1, len(names) + 1, figsize=(3.2 * (len(names) + 1), 3.4))
+    for ax, name in zip(axes, names, strict=False):
+        ax.imshow(means[name], cmap="gray", vmin=0, vmax=1)
+        ax.set(title=f"mean {name}", xlabel="x", ylabel="y")
+    difference = means[names[0]] - means[names[-1]]
+    bound = float(np.abs(difference).max()) or 1.0
+    image = axes[-1].imshow(difference, cmap="coolwarm", vmin=-bound, vmax=bound)
+    axes[-1].set(title=f"{names[0]} - {names[-1]}", xlabel="x", ylabel="y")
+    fig.colorbar(image, ax=axes[-1], fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def plot_eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> Figure:
+    """The first principal components as images, with the variance each explains."""
+    import matplotlib.pyplot as plt
+
+    faces = eigenfaces(pca, shape, count)
+    columns = min(4, len(faces))
+    rows = int(np.ceil(len(faces) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for index, (ax, face) in enumerate(zip(axes.flat, faces, strict=False)):
+        bound = float(np.abs(face).max()) or 1.0
+        ax.imshow(face, cmap="coolwarm", vmin=-bound, vmax=bound)
+        share = pca.explained_variance_ratio_[index]
+        ax.set_title(f"PC{index + 1} ({share:.0%})", fontsize=10)
+    fig.suptitle("Eigenfaces: the first principal components", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_projection(pca: PCA, thumbs: Thumbnails) -> Figure:
+    """Every image projected on the first two principal components, coloured by class."""
+    import matplotlib.pyplot as plt
+
+    coords = pca.transform(thumbs.X)[:, :2]
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for name in thumbs.class_names:
+        chosen = thumbs.labels == name
+        ax.scatter(coords[chosen, 0], coords[chosen, 1], s=14, alpha=0.7, label=name)
+    share = pca.explained_variance_ratio_
+    ax.set(
+        title="Images on the first two principal components",
+        xlabel=f"PC1 ({share[0]:.0%} of the variance)",
+        ylabel=f"PC2 ({share[1]:.0%} of the variance)",
+    )
+    ax.legend(title="class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_suspicious(clean_dir: Path, suspects: pd.DataFrame, columns: int = 4) -> Figure:
+    """The suspicious images with their folder's label and what their neighbours say."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    rows = max(1, int(np.ceil(len(suspects) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (_, row) in zip(axes.flat, suspects.iterrows(), strict=False):
+        with Image.open(Path(clean_dir) / row["path"]) as image:
+            ax.imshow(np.asarray(image.convert("RGB")))
+        ax.set_title(
+            f"labelled {row['label']}\nneighbours: {row['neighbours_say']} "
+            f"({row['disagreement']:.0%})",
+            fontsize=9,
+        )
+    fig.suptitle("Suspicious labels", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- benchmark
+
+BENCH_COLUMNS = ("images", "method", "seconds", "python_peak_mb", "rss_growth_mb")
+
+
+def measure_stats(folder: str, method: str, image_size: int, batch_size: int) -> dict[str, Any]:
+    """Time and peak memory of one channel-statistics method over a folder (run in a fresh process)."""
+    import resource
+    import tracemalloc
+
+    import keras  # helpers/__init__ has quietened TensorFlow already
+
+    data = keras.utils.image_dataset_from_directory(
+        folder, image_size=(image_size, image_size), batch_size=batch_size, verbose=False
+    )
+    images = len(data.file_paths)
+    compute = streaming_channel_stats if method == "streaming" else concatenated_channel_stats
+    next(iter(data.take(1)))  # warm the pipeline so both methods start from the same state
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    start = time.perf_counter()
+    compute(data.map(lambda x, y: (x / 255, y)))
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "images": images,
+        "method": method,
+        "seconds": round(seconds, 2),
+        "python_peak_mb": round(peak / 2**20, 1),
+        "rss_growth_mb": round((after - before) / 1024, 1),
+    }
+
+
+def measure_in_child(folder: Path, method: str, image_size: int, batch_size: int) -> dict:
+    """Run measure_stats in a new process, so its peak memory is not another run's."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(measure_stats, (str(folder), method, image_size, batch_size))
+
+
+def scaled_profile(profile_name: str, factor: int) -> Any:
+    """A copy of a profile with `factor` times as many faces, in its own data folder."""
+    import dataclasses
+
+    from helpers.profiles import get_profile
+
+    base = get_profile(profile_name)
+    return dataclasses.replace(
+        base, name=f"{base.name}-x{factor}", faces_per_class=base.faces_per_class * factor
+    )
+
+
+def benchmark_streaming_stats(
+    profile_name: str = "full", factor: int = 10, original_up_to: int = 1
+) -> pd.DataFrame:
+    """Streaming statistics on the profile's clean data and on `factor` times as many images."""
+    from helpers import clean
+    from helpers.profiles import get_profile
+
+    base = get_profile(profile_name)
+    rows = []
+    for scale in (1, factor):
+        profile = base if scale == 1 else scaled_profile(profile_name, scale)
+        folder = clean.ensure_clean(profile)
+        methods = ["streaming"] + (["concatenate (original)"] if scale <= original_up_to else [])
+        for method in methods:
+            key = "streaming" if method == "streaming" else "concatenate"
+            row = measure_in_child(folder, key, base.image_size, base.batch_size)
+            rows.append({**row, "method": method})
+    return pd.DataFrame(rows, columns=list(BENCH_COLUMNS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: `python -m helpers.eda --bench`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.eda", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--bench", action="store_true", help="benchmark the streaming statistics")
+    parser.add_argument("--profile", default="full", help="profile whose data is the 1x size")
+    parser.add_argument("--factor", type=int, default=10, help="how many times more images")
+    args = parser.parse_args(argv)
+    if not args.bench:
+        parser.print_help()
+        return 0
+    table = benchmark_streaming_stats(args.profile, args.factor)
+    print(table.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

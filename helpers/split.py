@@ -1,0 +1,470 @@
+"""The leak-free split: stratified by class, by file, duplicates kept together; tf.data pipelines.
+
+Chapter 3 builds it; chapters 4-7 read it through `ensure_split` and `make_datasets`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.profiles import Profile
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+SUBSETS: tuple[str, ...] = ("train", "val", "test")
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
+NEAR_DUPLICATE_BITS = 6  # perceptual hashes this close (of 64 bits) count as the same picture
+SPLIT_FILE = "split.csv"
+SPLIT_META = "split.json"
+COLUMNS: tuple[str, ...] = ("path", "label", "subset", "group")
+
+
+# --------------------------------------------------------------------------- finding the images
+
+
+def list_images(clean_dir: Path) -> pd.DataFrame:
+    """Every image in <clean_dir>/<class>/, as rows (path relative to clean_dir, label), sorted."""
+    clean_dir = Path(clean_dir)
+    if not clean_dir.is_dir():
+        raise FileNotFoundError(f"{clean_dir} is not a folder: run the cleaning step first")
+    rows = [
+        (f"{folder.name}/{file.name}", folder.name)
+        for folder in sorted(p for p in clean_dir.iterdir() if p.is_dir())
+        for file in sorted(folder.iterdir())
+        if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    return pd.DataFrame(rows, columns=["path", "label"])
+
+
+def check_splittable(frame: pd.DataFrame, clean_dir: Path, subsets: int = len(SUBSETS)) -> None:
+    """Refuse data a stratified split cannot work with: no images, one class, a tiny class."""
+    if frame.empty:
+        raise ValueError(f"{clean_dir} holds no images in class folders (<class>/<image>.png)")
+    counts = frame["label"].value_counts().sort_index()
+    if len(counts) < 2:
+        raise ValueError(
+            f"{clean_dir} holds one class only ({counts.index[0]!r}): a classifier needs two"
+        )
+    small = counts[counts < subsets]
+    if not small.empty:
+        raise ValueError(
+            f"class(es) {dict(small)} in {clean_dir} have fewer images than the {subsets} subsets "
+            "they must be split into"
+        )
+
+
+def check_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
+    """Validate train/val/test fractions: three positive numbers that add up to 1."""
+    values = tuple(float(f) for f in fractions)
+    if len(values) != len(SUBSETS) or any(f <= 0 for f in values):
+        raise ValueError(f"fractions must be three positive numbers (train, val, test): {values}")
+    if not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+        raise ValueError(f"fractions must add up to 1, got {values} (sum {sum(values):.4f})")
+    return values
+
+
+# --------------------------------------------------------------------------- duplicate groups
+
+# (clean folder, table of paths) -> (exact content key, 64-bit perceptual hash) per row
+KeyFunction = Callable[[Path, pd.DataFrame], tuple[list[str], list[int]]]
+
+
+def duplicate_groups(
+    exact_keys: Sequence[str], hashes: Sequence[int], max_bits: int = NEAR_DUPLICATE_BITS
+) -> np.ndarray:
+    """Group ids joining files with the same content key or perceptual hashes <= max_bits apart."""
+    n = len(exact_keys)
+    if len(hashes) != n:
+        raise ValueError(f"{n} content keys but {len(hashes)} perceptual hashes")
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    first_with_key: dict[str, int] = {}
+    for i, key in enumerate(exact_keys):
+        union(i, first_with_key.setdefault(key, i))
+    values = np.array([int(h) for h in hashes], dtype=np.uint64)
+    for i in range(n):
+        xor = np.bitwise_xor(values[i + 1 :], values[i])
+        distances = np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+        for j in np.flatnonzero(distances <= max_bits):
+            union(i, i + 1 + int(j))
+    roots = [find(i) for i in range(n)]
+    _, ids = np.unique(roots, return_inverse=True)
+    return ids.astype(int)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: the key that finds exact duplicates."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def content_keys(clean_dir: Path, frame: pd.DataFrame) -> tuple[list[str], list[int]]:
+    """Exact (sha256 of pixels' file) and perceptual keys for every row, via helpers.images."""
+    from helpers import images
+
+    exact, perceptual = [], []
+    for rel in frame["path"]:
+        path = Path(clean_dir) / rel
+        exact.append(file_digest(path))
+        perceptual.append(int(images.perceptual_hash(images.load_rgb(path))))
+    return exact, perceptual
+
+
+# --------------------------------------------------------------------------- the split itself
+
+
+def subset_targets(count: int, fractions: Sequence[float]) -> np.ndarray:
+    """How many of `count` images each subset gets (largest remainder, at least one each)."""
+    raw = np.asarray(fractions, dtype=float) * count
+    targets = np.floor(raw).astype(int)
+    for index in np.argsort(-(raw - targets), kind="stable")[: count - targets.sum()]:
+        targets[index] += 1
+    while (targets == 0).any():  # a tiny class: take one from the largest subset
+        targets[np.argmax(targets)] -= 1
+        targets[np.argmin(targets)] += 1
+    return targets
+
+
+def assign_subsets(
+    frame: pd.DataFrame, groups: np.ndarray, fractions: Sequence[float], seed: int
+) -> pd.Series:
+    """Give whole duplicate groups to subsets, class by class, to hit each class's targets."""
+    rng = np.random.default_rng(seed)
+    frame = frame.assign(group=groups)
+    # a group that mixes classes (the same picture in both folders) belongs to its majority class
+    owner = frame.groupby("group")["label"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    sizes = frame.groupby("group").size()
+    subset_of_group: dict[int, str] = {}
+    for label in sorted(owner.unique()):
+        members = owner.index[owner == label].to_numpy()
+        members = members[rng.permutation(len(members))]  # random order, then big groups first
+        members = members[np.argsort(-sizes.loc[members].to_numpy(), kind="stable")]
+        targets = subset_targets(int(sizes.loc[members].sum()), fractions)
+        filled = np.zeros(len(SUBSETS), dtype=int)
+        for group in members:
+            index = int(np.argmax(targets - filled))
+            subset_of_group[int(group)] = SUBSETS[index]
+            filled[index] += int(sizes.loc[group])
+    return frame["group"].map(subset_of_group).rename("subset")
+
+
+def split_frame(
+    clean_dir: Path,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 42,
+    keys: KeyFunction | None = None,
+) -> pd.DataFrame:
+    """The split of a clean folder as a table (path, label, subset, group); nothing is written."""
+    fractions = check_fractions(fractions)
+    frame = list_images(clean_dir)
+    check_splittable(frame, Path(clean_dir))
+    exact, perceptual = (keys or content_keys)(Path(clean_dir), frame)
+    groups = duplicate_groups(exact, perceptual)
+    subset = assign_subsets(frame, groups, fractions, seed)
+    return frame.assign(subset=subset.to_numpy(), group=groups)[list(COLUMNS)]
+
+
+def fingerprint(clean_dir: Path, fractions: Sequence[float], seed: int) -> str:
+    """What the split depends on: the files (names, sizes, times), the fractions and the seed."""
+    frame = list_images(clean_dir)
+    digest = hashlib.sha256(json.dumps([list(map(float, fractions)), seed]).encode())
+    for rel in frame["path"]:
+        stat = (Path(clean_dir) / rel).stat()
+        digest.update(f"{rel}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def write_atomically(text: str, target: Path) -> None:
+    """Write a text file through a temporary file and a rename, so readers never see half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def ensure_split_of(
+    clean_dir: Path,
+    out_dir: Path,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 42,
+    keys: KeyFunction | None = None,
+) -> pd.DataFrame:
+    """Read out_dir/split.csv if it matches clean_dir, fractions and seed; else rebuild it."""
+    fractions = check_fractions(fractions)
+    csv, meta = Path(out_dir) / SPLIT_FILE, Path(out_dir) / SPLIT_META
+    stamp = fingerprint(clean_dir, fractions, seed)
+    if csv.is_file() and meta.is_file():
+        if json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == stamp:
+            return pd.read_csv(csv)
+    frame = split_frame(clean_dir, fractions, seed, keys)
+    write_atomically(frame.to_csv(index=False), csv)
+    info = {"fingerprint": stamp, "fractions": list(fractions), "seed": seed}
+    write_atomically(json.dumps(info, indent=2) + "\n", meta)
+    return frame
+
+
+def ensure_split(profile: Profile, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> pd.DataFrame:
+    """The profile's split (data/<P>/split.csv), built from the clean folder when missing or stale."""
+    from helpers import clean
+
+    clean_dir = clean.ensure_clean(profile)
+    return ensure_split_of(clean_dir, profile.data, fractions, profile.seed)
+
+
+def clean_folder(profile: Profile) -> Path:
+    """The clean folder that split.csv's paths are relative to."""
+    return profile.data / "clean"
+
+
+# --------------------------------------------------------------------------- tf.data pipelines
+
+
+def decode_and_resize(path: tf.Tensor | str | Path, size: int) -> tf.Tensor:
+    """Read, decode to RGB and resize to (size, size, 3) float32 in [0, 255], like Keras's loader."""
+    import tensorflow as tf
+
+    if isinstance(path, str | Path):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such image file")
+        path = str(path)
+    data = tf.io.read_file(path)
+    image = tf.image.decode_image(data, channels=3, expand_animations=False)
+    image = tf.image.resize(image, (size, size), method="bilinear")
+    image.set_shape((size, size, 3))
+    return image
+
+
+@dataclass
+class Datasets:
+    """The three pipelines of one split, with the class names their integer labels follow."""
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset
+    class_names: list[str]
+    frame: pd.DataFrame
+
+
+def pipeline(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    size: int,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """Decode once, cache, shuffle (train only: give a seed), batch and prefetch."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(list(paths), tf.string), tf.constant(list(labels), tf.int32))
+    )
+    dataset = dataset.map(
+        lambda p, y: (decode_and_resize(p, size), y), num_parallel_calls=tf.data.AUTOTUNE
+    ).cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def datasets_from_frame(
+    frame: pd.DataFrame, clean_dir: Path, size: int, batch_size: int, seed: int
+) -> Datasets:
+    """Build the train/val/test pipelines of a split table whose paths are under clean_dir."""
+    class_names = sorted(frame["label"].unique())
+    index = {name: i for i, name in enumerate(class_names)}
+    built = {}
+    for subset in SUBSETS:
+        rows = frame[frame["subset"] == subset]
+        if rows.empty:
+            raise ValueError(f"the split has no {subset!r} images: rebuild it with more data")
+        paths = [str(Path(clean_dir) / rel) for rel in rows["path"]]
+        labels = [index[label] for label in rows["label"]]
+        built[subset] = pipeline(
+            paths, labels, size, batch_size, shuffle_seed=seed if subset == "train" else None
+        )
+    return Datasets(class_names=class_names, frame=frame, **built)
+
+
+def make_datasets(profile: Profile) -> Datasets:
+    """The profile's train/val/test pipelines (images in [0, 255], labels by sorted class name)."""
+    frame = ensure_split(profile)
+    return datasets_from_frame(
+        frame, clean_folder(profile), profile.image_size, profile.batch_size, profile.seed
+    )
+
+
+# --------------------------------------------------------------------------- the original's leak
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """What the original's take/skip split does, counted image by image over separate passes."""
+
+    images: int
+    batch_size: int
+    batches: int
+    train_batches: int
+    val_batches: int
+    test_batches: int
+    epochs: int
+    test_images: int  # images one pass over "test" yields
+    test_in_train: int  # of those, how many the first pass over "train" also yielded
+    test_in_train_any_epoch: int  # ... that any of `epochs` passes over "train" yielded
+    val_in_train: int  # "val" images (one pass) that the first pass over "train" yielded
+    distinct_in_test_passes: int  # distinct images over two passes over "test"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as a plain dictionary (for tables and glue)."""
+        return asdict(self)
+
+
+def image_keys(dataset: Iterable[Any]) -> list[str]:
+    """One content hash per image of a batched (images, labels) dataset, in the order seen."""
+    keys = []
+    for images, _ in dataset:
+        for image in np.asarray(images):
+            keys.append(hashlib.blake2b(np.ascontiguousarray(image).tobytes()).hexdigest())
+    return keys
+
+
+def leak_batch_size(images: int, preferred: int = 32, batches: int = 10) -> int:
+    """The original's batch size (32) if it gives at least 10 batches, else one giving 10."""
+    if images >= preferred * (batches - 1) + 1:
+        return preferred
+    return max(1, images // batches)
+
+
+def count_leak(
+    directory: Path,
+    batch_size: int = 32,
+    image_size: int = 256,
+    epochs: int = 1,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> LeakReport:
+    """Reproduce the original's split (shuffled loader, x/255, take/skip 70/20/10) and count leaks."""
+    import keras
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a folder of class folders")
+    data = keras.utils.image_dataset_from_directory(
+        directory,
+        batch_size=batch_size,
+        image_size=(image_size, image_size),
+        shuffle=shuffle,
+        seed=seed,
+        verbose=False,
+    )
+    images = len(data.file_paths)
+    data = data.map(lambda x, y: (x / 255, y))
+    batches = int(data.cardinality())
+    train_size, val_size, test_size = int(batches * 0.7), int(batches * 0.2), int(batches * 0.1)
+    if min(train_size, test_size) < 1:
+        raise ValueError(
+            f"{batches} batches of {batch_size} give no test batch: use a smaller batch size"
+        )
+    train = data.take(train_size)
+    val = data.skip(train_size).take(val_size)
+    test = data.skip(train_size + val_size).take(test_size)
+    # every `for` over a dataset is a new iteration: training passes first, then validation, test
+    train_passes = [set(image_keys(train)) for _ in range(max(1, epochs))]
+    val_keys = image_keys(val)
+    test_keys = image_keys(test)
+    second_test = image_keys(test)
+    seen_in_training = set().union(*train_passes)
+    return LeakReport(
+        images=images,
+        batch_size=batch_size,
+        batches=batches,
+        train_batches=train_size,
+        val_batches=val_size,
+        test_batches=test_size,
+        epochs=max(1, epochs),
+        test_images=len(test_keys),
+        test_in_train=sum(key in train_passes[0] for key in test_keys),
+        test_in_train_any_epoch=sum(key in seen_in_training for key in test_keys),
+        val_in_train=sum(key in train_passes[0] for key in val_keys),
+        distinct_in_test_passes=len(set(test_keys) | set(second_test)),
+    )
+
+
+# --------------------------------------------------------------------------- test-set size
+
+
+def z_value(confidence: float) -> float:
+    """The two-sided normal quantile for a confidence level (1.96 for 0.95)."""
+    from scipy.stats import norm
+
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: honest at small n and near 0 or 1."""
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
+    z = z_value(confidence)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson_half_width(p: float, n: int, confidence: float = 0.95) -> float:
+    """Half the width of the Wilson interval when a fraction p of n images is right."""
+    z = z_value(confidence)
+    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
+def images_for_margin(margin: float, p: float = 0.5, confidence: float = 0.95) -> int:
+    """The fewest test images whose Wilson interval is at most ±margin at accuracy p."""
+    if not 0 < margin < 0.5:
+        raise ValueError(
+            f"margin must be between 0 and 0.5 (a fraction, 0.02 = 2 points): {margin}"
+        )
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be a proportion between 0 and 1, got {p}")
+    if wilson_half_width(p, 1, confidence) <= margin:
+        return 1
+    low, high = 1, 2  # the half-width shrinks as n grows: double, then bisect
+    while wilson_half_width(p, high, confidence) > margin:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if wilson_half_width(p, middle, confidence) > margin:
+            low = middle
+        else:
+            high = middle
+    return high
