@@ -1,0 +1,250 @@
+"""The book's CNN (the original tutorial's architecture in Keras 3), its compile step and pictures.
+
+Chapter 4 writes the same model out by hand and checks it against `build_model`; chapters 5-7
+build, train and inspect it through these functions so every chapter uses one definition.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import keras
+import pandas as pd
+from PIL import Image
+
+# The original's layers after the input, as (kind, size): conv = (filters, kernel), pool = window,
+# dense = units. `hand_layer_table` derives every output shape and parameter count from this list.
+ARCHITECTURE: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("conv", (16, 3)),
+    ("pool", (2,)),
+    ("conv", (32, 3)),
+    ("pool", (2,)),
+    ("conv", (16, 3)),
+    ("pool", (2,)),
+    ("flatten", ()),
+    ("dense", (256,)),
+    ("dense", (1,)),
+)
+PAPER_INPUT_SHAPE: tuple[int, int, int] = (256, 256, 3)
+PAPER_PARAMETERS = 3_696_625  # model.summary() in the original tutorial, at 256x256x3
+
+
+def _check_input_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """Refuse an input shape the three conv/pool stages cannot shrink to at least 1x1."""
+    if len(input_shape) != 3 or any(int(side) < 1 for side in input_shape):
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    height, width, channels = (int(side) for side in input_shape)
+    if min(height, width) < 22:
+        raise ValueError(
+            f"input_shape {input_shape!r} is too small: three 3x3 convolutions and 2x2 poolings "
+            "need at least 22x22 pixels"
+        )
+    return height, width, channels
+
+
+def augmentation_layers(seed: int | None = None) -> list[keras.layers.Layer]:
+    """Random flips (left-right only: upside down, a smile reads as a frown), turns and zooms."""
+    return [
+        keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"),
+        keras.layers.RandomRotation(0.05, fill_mode="nearest", seed=seed, name="random_rotation"),
+        keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed, name="random_zoom"),
+    ]
+
+
+def build_model(
+    input_shape: tuple[int, int, int] = PAPER_INPUT_SHAPE,
+    augment: bool = False,
+    dropout: float = 0.0,
+    rescale: bool = True,
+    seed: int | None = None,
+) -> keras.Sequential:
+    """The original's CNN in Keras 3; augmentation and dropout are the optional regularisers."""
+    shape = _check_input_shape(input_shape)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    layers: list[keras.layers.Layer] = [keras.Input(shape=shape, name="image")]
+    if augment:
+        layers += augmentation_layers(seed)
+    if rescale:
+        layers.append(keras.layers.Rescaling(1.0 / 255, name="rescale"))
+    layers += [
+        keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Conv2D(32, (3, 3), strides=1, activation="relu", name="conv2"),
+        keras.layers.MaxPooling2D(name="pool2"),
+        keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv3"),
+        keras.layers.MaxPooling2D(name="pool3"),
+        keras.layers.Flatten(name="flatten"),
+    ]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, seed=seed, name="dropout1"))
+    layers.append(keras.layers.Dense(256, activation="relu", name="dense"))
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, seed=seed, name="dropout2"))
+    layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
+    return keras.Sequential(layers, name="happy_or_sad_cnn")
+
+
+def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Adam, binary cross-entropy on the sigmoid's probabilities, accuracy: the original's choice."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=False),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def architecture(model: keras.Model) -> list[tuple[str, dict[str, Any]]]:
+    """Each layer's class and configuration, for comparing two models defined separately."""
+    return [(type(layer).__name__, layer.get_config()) for layer in model.layers]
+
+
+def compile_config(model: keras.Model) -> dict[str, Any]:
+    """What a model was compiled with (optimizer minus its auto-numbered name, loss, metrics)."""
+    config = model.get_compile_config()
+    if not config:
+        raise ValueError(f"model {model.name!r} is not compiled")
+    config["optimizer"]["config"].pop("name", None)
+    return config
+
+
+# --- hand formulas for chapter 4's layer table -------------------------------------------------
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1) -> int:
+    """Side of a 'valid' convolution's output: floor((size - kernel) / stride) + 1."""
+    return (size - kernel) // stride + 1
+
+
+def pool_output_size(size: int, window: int = 2, stride: int | None = None) -> int:
+    """Side of a max-pooling output (stride defaults to the window): floor((size - p) / s) + 1."""
+    return (size - window) // (stride or window) + 1
+
+
+def conv_parameters(kernel: int, channels_in: int, filters: int) -> int:
+    """A conv layer's weights: one kernel x kernel x channels_in block per filter, plus a bias."""
+    return (kernel * kernel * channels_in + 1) * filters
+
+
+def dense_parameters(inputs: int, units: int) -> int:
+    """A dense layer's weights: one weight per input per unit, plus a bias per unit."""
+    return (inputs + 1) * units
+
+
+def hand_layer_table(input_shape: tuple[int, int, int] = PAPER_INPUT_SHAPE) -> pd.DataFrame:
+    """Every layer's output shape and parameter count, from the formulas alone (no Keras)."""
+    height, width, channels = _check_input_shape(input_shape)
+    features = 0
+    rows = []
+    for kind, size in ARCHITECTURE:
+        if kind == "conv":
+            filters, kernel = size
+            params = conv_parameters(kernel, channels, filters)
+            formula = f"({kernel}·{kernel}·{channels} + 1)·{filters}"
+            height, width = conv_output_size(height, kernel), conv_output_size(width, kernel)
+            channels = filters
+        elif kind == "pool":
+            (window,) = size
+            height, width = pool_output_size(height, window), pool_output_size(width, window)
+            params, formula = 0, "no weights"
+        elif kind == "flatten":
+            features = height * width * channels
+            params, formula = 0, f"{height}·{width}·{channels} = {features} features"
+        else:
+            (units,) = size
+            params = dense_parameters(features, units)
+            formula = f"({features} + 1)·{units}"
+            features = units
+        shape = (height, width, channels) if kind in ("conv", "pool") else (features,)
+        rows.append(
+            {"layer": kind, "output shape": shape, "parameters": params, "formula": formula}
+        )
+    return pd.DataFrame(rows)
+
+
+def keras_layer_table(model: keras.Model) -> pd.DataFrame:
+    """Every weighted or reshaping layer's output shape and parameter count, as Keras reports them."""
+    kinds = {"Conv2D": "conv", "MaxPooling2D": "pool", "Flatten": "flatten", "Dense": "dense"}
+    rows = [
+        {
+            "layer": kinds[type(layer).__name__],
+            "name": layer.name,
+            "output shape": tuple(int(side) for side in layer.output.shape[1:]),
+            "parameters": layer.count_params(),
+        }
+        for layer in model.layers
+        if type(layer).__name__ in kinds
+    ]
+    return pd.DataFrame(rows)
+
+
+# --- pictures -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _with_output_shapes(model: keras.Model) -> Iterator[None]:
+    """Give every layer the Keras 2 `output_shape` attribute visualkeras 0.2.0 reads, then remove it."""
+    added = []
+    for layer in model.layers:
+        if not hasattr(layer, "output_shape"):
+            layer.output_shape = tuple(layer.output.shape)
+            added.append(layer)
+    try:
+        yield
+    finally:
+        for layer in added:
+            del layer.output_shape
+
+
+def layered_view(model: keras.Model, **kwargs: Any) -> Image.Image:
+    """visualkeras' layered picture of a Keras 3 model, with a legend (the layer types' colours)."""
+    import visualkeras
+
+    options: dict[str, Any] = {
+        "legend": True,
+        "legend_text_spacing_offset": 0,  # any other value only triggers a deprecation warning
+        "scale_xy": 1.0,
+        "scale_z": 1.5,
+        "max_z": 60,
+        "spacing": 20,
+    }
+    options.update(kwargs)
+    with _with_output_shapes(model):
+        image = visualkeras.layered_view(model, **options)
+    return image.convert("RGB")
+
+
+def graphviz_missing() -> str | None:
+    """Why keras.utils.plot_model cannot draw here (pydot or Graphviz's `dot` missing), or None."""
+    try:
+        import pydot  # noqa: F401
+    except ImportError:
+        return "pydot is not installed (pip install pydot)"
+    if shutil.which("dot") is None:
+        return "Graphviz's `dot` program is not on PATH (Debian/Ubuntu: apt-get install graphviz)"
+    return None
+
+
+def plot_model_image(model: keras.Model, path: Path) -> Path | None:
+    """Draw the model graph with shapes and names to `path`; say in one line why not if impossible."""
+    problem = graphviz_missing()
+    if problem:
+        print(f"plot_model skipped: {problem}.")
+        return None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.plot_model(
+        model,
+        to_file=str(path),
+        show_shapes=True,
+        show_layer_names=True,
+        show_layer_activations=True,
+        expand_nested=True,
+        dpi=72,
+    )
+    return path

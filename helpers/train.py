@@ -1,0 +1,437 @@
+"""Training plumbing: run settings, callbacks, artifact paths, history files, `ensure_model`.
+
+Chapter 5 shows the model and the `fit` call; this module holds what surrounds them, so the
+chapter and `ensure_model` (which chapters 6 and 7 call when opened on their own) train the
+same model the same way: `train_model` is exactly the chapter's cells in one function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from helpers.env import seed_everything
+from helpers.model import build_model, compile_model
+from helpers.profiles import Profile
+
+if TYPE_CHECKING:
+    from helpers.split import Datasets
+
+MODEL_FILE = "model.keras"
+STAMP_FILE = "model.json"
+BASELINE = "baseline"
+# The comparison run of chapter 5: the regularisers the original lists under "what if we had issues"
+AUGMENTED = {"augment": True, "dropout": 0.3}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what a training run produces (besides the data)."""
+
+    run_name: str
+    input_shape: tuple[int, int, int]
+    epochs: int
+    batch_size: int
+    seed: int
+    augment: bool = False
+    dropout: float = 0.0
+    learning_rate: float = 1e-3
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-friendly values (tuples become lists)."""
+        values = asdict(self)
+        values["input_shape"] = list(self.input_shape)
+        return values
+
+
+def run_config(
+    profile: Profile,
+    *,
+    epochs: int | None = None,
+    augment: bool = False,
+    dropout: float = 0.0,
+    run_name: str = BASELINE,
+) -> RunConfig:
+    """The settings of a run for a profile; the defaults are the baseline that ensure_model trains."""
+    chosen = profile.epochs if epochs is None else int(epochs)
+    if chosen < 1:
+        raise ValueError(f"epochs must be at least 1, got {chosen}")
+    if not run_name or not run_name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"run_name must be letters, digits, '-' or '_', got {run_name!r}")
+    return RunConfig(
+        run_name=run_name,
+        input_shape=profile.input_shape,
+        epochs=chosen,
+        batch_size=profile.batch_size,
+        seed=profile.seed,
+        augment=augment,
+        dropout=float(dropout),
+    )
+
+
+def new_model(config: RunConfig) -> keras.Sequential:
+    """Seed, then build and compile chapter 4's CNN: same seed, same starting weights."""
+    seed_everything(config.seed)
+    model = build_model(
+        config.input_shape, augment=config.augment, dropout=config.dropout, seed=config.seed
+    )
+    return compile_model(model, learning_rate=config.learning_rate)
+
+
+# --- where a run's files go --------------------------------------------------------------------
+
+
+def model_path(profile: Profile) -> Path:
+    """artifacts/<P>/model.keras: the baseline model the later chapters load."""
+    return profile.artifacts / MODEL_FILE
+
+
+def log_dir(profile: Profile, run_name: str = BASELINE) -> Path:
+    """artifacts/<P>/logs/<run>: the run's TensorBoard event files."""
+    return profile.artifacts / "logs" / run_name
+
+
+def checkpoint_path(profile: Profile, run_name: str = BASELINE) -> Path:
+    """artifacts/<P>/checkpoints/best_<run>.keras: the epoch with the lowest validation loss."""
+    return profile.artifacts / "checkpoints" / f"best_{run_name}.keras"
+
+
+def history_paths(profile: Profile, run_name: str = BASELINE) -> tuple[Path, Path]:
+    """artifacts/<P>/history_<run>.csv and .json."""
+    stem = profile.artifacts / f"history_{run_name}"
+    return stem.with_suffix(".csv"), stem.with_suffix(".json")
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+class ThroughputMeter(keras.callbacks.Callback):
+    """Times each epoch's training pass (validation excluded) to report images per second."""
+
+    def __init__(self, images_per_epoch: int) -> None:
+        super().__init__()
+        self.images_per_epoch = images_per_epoch
+        self.seconds: list[float] = []
+        self._start = 0.0
+        self._stopped = False
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start, self._stopped = time.perf_counter(), False
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self._stop()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if not self._stopped:
+            self.seconds.append(time.perf_counter() - self._start)
+            self._stopped = True
+
+    def images_per_second(self) -> float:
+        """Training images per second, leaving out the first epoch (tracing, filling the cache)."""
+        timed = self.seconds[1:] if len(self.seconds) > 1 else self.seconds
+        if not timed or sum(timed) <= 0:
+            return float("nan")
+        return self.images_per_epoch * len(timed) / sum(timed)
+
+
+class EpochBar(keras.callbacks.Callback):
+    """A tqdm bar over epochs, for training that is not printed epoch by epoch."""
+
+    def __init__(self, epochs: int, description: str) -> None:
+        super().__init__()
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=epochs, desc=description, unit="epoch")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items() if "acc" in k})
+        self.bar.update(1)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.bar.close()
+
+
+@dataclass
+class Run:
+    """A run in progress: its settings, model, callbacks and scratch folder under artifacts/<P>."""
+
+    profile: Profile
+    config: RunConfig
+    model: keras.Sequential
+    scratch: Path
+    train_images: int
+    meter: ThroughputMeter
+    callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def scratch_logs(self) -> Path:
+        """Where TensorBoard writes during the run (moved to logs/<run> at the end)."""
+        return self.scratch / "logs"
+
+    @property
+    def scratch_checkpoint(self) -> Path:
+        """Where ModelCheckpoint writes during the run (moved to checkpoints/ at the end)."""
+        return self.scratch / "best.keras"
+
+
+def start_run(
+    profile: Profile, config: RunConfig, datasets: Datasets, model: keras.Model | None = None
+) -> Run:
+    """Prepare a run: the model (built by `new_model` unless given), callbacks, a scratch folder."""
+    if model is None:
+        model = new_model(config)
+    train_images = int((datasets.frame["subset"] == "train").sum())
+    if train_images == 0:
+        raise ValueError("the split has no training images")
+    profile.artifacts.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".run-{config.run_name}-", dir=profile.artifacts))
+    meter = ThroughputMeter(train_images)
+    run = Run(profile, config, model, scratch, train_images, meter)
+    run.callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(run.scratch_logs)),
+        keras.callbacks.ModelCheckpoint(
+            str(run.scratch_checkpoint), monitor="val_loss", mode="min", save_best_only=True
+        ),
+        meter,
+    ]
+    return run
+
+
+# --- finishing a run: best epoch, files moved into place ---------------------------------------
+
+
+@dataclass
+class TrainingResult:
+    """What a finished run produced: the model (best epoch), its history and where files went."""
+
+    config: RunConfig
+    model: keras.Sequential
+    history: pd.DataFrame
+    best_epoch: int  # 1-based, lowest validation loss
+    seconds: float  # wall time of the whole run
+    images_per_second: float  # training throughput, first epoch left out
+    train_images: int
+    log_dir: Path
+    checkpoint: Path
+    history_csv: Path
+    history_json: Path
+    model_path: Path | None  # artifacts/<P>/model.keras for the baseline, else None
+
+    @property
+    def final(self) -> pd.Series:
+        """The last epoch's row of the history."""
+        return self.history.iloc[-1]
+
+    @property
+    def best(self) -> pd.Series:
+        """The history row of the best epoch (the weights the model holds)."""
+        return self.history.loc[self.history["epoch"] == self.best_epoch].iloc[0]
+
+
+def history_frame(history: dict[str, list[float]], seconds: list[float]) -> pd.DataFrame:
+    """Keras's history dictionary as a table with a 1-based epoch column and training seconds."""
+    frame = pd.DataFrame(history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    if len(seconds) == len(frame):
+        frame["train_seconds"] = seconds
+    return frame
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """Move a finished folder into place, replacing an older one (rename, then delete the old)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(target, old)
+    os.replace(source, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_text(text: str, target: Path) -> None:
+    """Write through a temporary file and a rename, so a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temporary, target)
+
+
+def split_digest(profile: Profile) -> str:
+    """SHA-256 of data/<P>/split.csv: which images trained the model, and in which subset."""
+    from helpers import split
+
+    path = profile.data / split.SPLIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: build the split first (chapter 3)")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
+    """Restore the best epoch, then move logs, checkpoint, history (and model.keras) into place."""
+    profile, config = run.profile, run.config
+    table = history_frame(history.history, run.meter.seconds)
+    if "val_loss" not in table or table["val_loss"].isna().all():
+        raise ValueError("the run has no validation loss: fit with validation_data")
+    best_epoch = int(table.loc[table["val_loss"].idxmin(), "epoch"])
+    if run.scratch_checkpoint.is_file():
+        best = keras.saving.load_model(run.scratch_checkpoint)
+        run.model.set_weights(best.get_weights())
+    else:  # no epoch improved on infinity (a NaN loss): keep the last weights
+        run.model.save(run.scratch_checkpoint)
+    seconds = time.perf_counter() - run.started
+    result = TrainingResult(
+        config=config,
+        model=run.model,
+        history=table,
+        best_epoch=best_epoch,
+        seconds=seconds,
+        images_per_second=run.meter.images_per_second(),
+        train_images=run.train_images,
+        log_dir=log_dir(profile, config.run_name),
+        checkpoint=checkpoint_path(profile, config.run_name),
+        history_csv=history_paths(profile, config.run_name)[0],
+        history_json=history_paths(profile, config.run_name)[1],
+        model_path=model_path(profile) if config.run_name == BASELINE else None,
+    )
+    summary = {
+        "config": config.as_dict(),
+        "best_epoch": best_epoch,
+        "seconds": round(seconds, 2),
+        "images_per_second": round(result.images_per_second, 2),
+        "train_images": run.train_images,
+        "history": table.to_dict(orient="list"),
+    }
+    _write_text(table.to_csv(index=False), result.history_csv)
+    _write_text(json.dumps(summary, indent=2) + "\n", result.history_json)
+    _replace_folder(run.scratch_logs, result.log_dir)
+    result.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(run.scratch_checkpoint, result.checkpoint)
+    if result.model_path is not None:
+        staged = run.scratch / MODEL_FILE
+        run.model.save(staged)
+        os.replace(staged, result.model_path)
+        stamp = {
+            "config": config.as_dict(),
+            "split_sha256": split_digest(profile),
+            "best_epoch": best_epoch,
+            "images_per_second": summary["images_per_second"],
+        }
+        _write_text(json.dumps(stamp, indent=2) + "\n", profile.artifacts / STAMP_FILE)
+    shutil.rmtree(run.scratch, ignore_errors=True)
+    return result
+
+
+# --- one call: the chapter's cells as a function -----------------------------------------------
+
+
+def train_model(
+    profile: Profile,
+    *,
+    epochs: int | None = None,
+    augment: bool = False,
+    dropout: float = 0.0,
+    run_name: str = BASELINE,
+    datasets: Datasets | None = None,
+    verbose: int = 0,
+) -> TrainingResult:
+    """Train chapter 4's CNN on the profile's split and keep its best epoch and records."""
+    if datasets is None:
+        from helpers import split
+
+        datasets = split.make_datasets(profile)
+    config = run_config(profile, epochs=epochs, augment=augment, dropout=dropout, run_name=run_name)
+    run = start_run(profile, config, datasets)
+    callbacks = list(run.callbacks)
+    if verbose == 0:
+        callbacks.append(EpochBar(config.epochs, f"training {run_name} ({profile.name})"))
+    try:
+        history = run.model.fit(
+            datasets.train,
+            validation_data=datasets.val,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            shuffle=False,  # the training pipeline shuffles itself, every epoch
+            verbose=verbose,
+        )
+        return finish_run(run, history)
+    finally:
+        shutil.rmtree(run.scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _training_lock(profile: Profile) -> Iterator[None]:
+    """Let one process at a time train a profile's model (others wait, then reuse it)."""
+    profile.artifacts.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, at worst two processes train the same model
+        yield
+        return
+    with open(profile.artifacts / ".train.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def model_is_current(profile: Profile) -> bool:
+    """True when model.keras exists and was trained with today's baseline settings and split."""
+    path, stamp = model_path(profile), profile.artifacts / STAMP_FILE
+    if not (path.is_file() and stamp.is_file()):
+        return False
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return recorded.get("config") == run_config(profile).as_dict() and recorded.get(
+        "split_sha256"
+    ) == split_digest(profile)
+
+
+def ensure_model(profile: Profile) -> Path:
+    """artifacts/<P>/model.keras, trained first (baseline settings) if missing or stale."""
+    from helpers import split
+
+    split.ensure_split(profile)
+    with _training_lock(profile):
+        if not model_is_current(profile):
+            reason = "missing" if not model_path(profile).is_file() else "stale"
+            print(f"model.keras is {reason} for profile {profile.name!r}: training it now.")
+            train_model(profile)
+    return model_path(profile)
+
+
+def load_history(profile: Profile, run_name: str = BASELINE) -> pd.DataFrame:
+    """A finished run's history table (epoch, loss, accuracy, val_loss, val_accuracy, ...)."""
+    csv, _ = history_paths(profile, run_name)
+    if not csv.is_file():
+        raise FileNotFoundError(f"{csv} is missing: run {run_name!r} has not been trained")
+    return pd.read_csv(csv)
+
+
+def load_run(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
+    """A finished run's summary (settings, best epoch, throughput, history) from its JSON file."""
+    _, path = history_paths(profile, run_name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run {run_name!r} has not been trained")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,112 @@
+"""Tests for helpers.model: parameter counts by formula, the visualkeras adapter, save/load."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
+from helpers import model as cnn
+
+
+def expected_parameters(side: int) -> int:
+    """The CNN's parameter count at side x side x 3, from the layer formulas written out here."""
+    after_conv1 = side - 2
+    after_pool1 = after_conv1 // 2
+    after_conv2 = after_pool1 - 2
+    after_pool2 = after_conv2 // 2
+    after_conv3 = after_pool2 - 2
+    after_pool3 = after_conv3 // 2
+    flat = after_pool3 * after_pool3 * 16
+    conv = (3 * 3 * 3 + 1) * 16 + (3 * 3 * 16 + 1) * 32 + (3 * 3 * 32 + 1) * 16
+    dense = (flat + 1) * 256 + (256 + 1) * 1
+    return conv + dense
+
+
+@pytest.mark.parametrize("side", [256, 64])
+def test_parameter_count_matches_formula(side: int) -> None:
+    model = cnn.build_model((side, side, 3))
+    assert model.count_params() == expected_parameters(side)
+    assert int(cnn.hand_layer_table((side, side, 3))["parameters"].sum()) == expected_parameters(
+        side
+    )
+
+
+def test_paper_parameter_count() -> None:
+    assert expected_parameters(256) == cnn.PAPER_PARAMETERS
+
+
+def test_hand_table_matches_keras() -> None:
+    model = cnn.build_model((48, 40, 3))
+    hand = cnn.hand_layer_table((48, 40, 3))
+    keras_table = cnn.keras_layer_table(model)
+    assert list(hand["layer"]) == list(keras_table["layer"])
+    assert list(hand["output shape"]) == list(keras_table["output shape"])
+    assert list(hand["parameters"]) == list(keras_table["parameters"])
+
+
+def test_regularised_model_has_same_weights_count() -> None:
+    plain = cnn.build_model((64, 64, 3))
+    regular = cnn.build_model((64, 64, 3), augment=True, dropout=0.3, seed=1)
+    names = [type(layer).__name__ for layer in regular.layers]
+    assert names[:3] == ["RandomFlip", "RandomRotation", "RandomZoom"]
+    assert names.count("Dropout") == 2
+    assert regular.count_params() == plain.count_params()
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="too small"):
+        cnn.build_model((16, 16, 3))
+    with pytest.raises(ValueError, match="dropout"):
+        cnn.build_model((64, 64, 3), dropout=1.5)
+    with pytest.raises(ValueError, match="height, width, channels"):
+        cnn.build_model((64, 64))
+
+
+def test_architecture_and_compile_config_compare_separate_builds() -> None:
+    first = cnn.compile_model(cnn.build_model((32, 32, 3)))
+    second = cnn.compile_model(cnn.build_model((32, 32, 3)))
+    assert cnn.architecture(first) == cnn.architecture(second)
+    assert cnn.compile_config(first) == cnn.compile_config(second)
+    assert cnn.architecture(first) != cnn.architecture(cnn.build_model((32, 32, 3), dropout=0.2))
+
+
+def test_layered_view_gives_an_image_and_leaves_layers_untouched() -> None:
+    model = cnn.build_model((32, 32, 3))
+    image = cnn.layered_view(model)
+    assert isinstance(image, Image.Image)
+    assert image.width > 50 and image.height > 50
+    assert not any(hasattr(layer, "output_shape") for layer in model.layers)
+
+
+def test_plot_model_image_writes_or_explains(tmp_path, capsys) -> None:
+    model = cnn.build_model((32, 32, 3))
+    path = cnn.plot_model_image(model, tmp_path / "model.png")
+    if cnn.graphviz_missing():
+        assert path is None
+        assert "plot_model skipped" in capsys.readouterr().out
+    else:
+        assert path is not None and path.is_file() and path.stat().st_size > 0
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    model = cnn.build_model((32, 32, 3))
+    images = np.random.default_rng(0).uniform(0, 255, size=(4, 32, 32, 3)).astype("float32")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # default safe_mode=True
+    np.testing.assert_array_equal(
+        model.predict(images, verbose=0), loaded.predict(images, verbose=0)
+    )
+    assert cnn.architecture(loaded) == cnn.architecture(model)
+
+
+def test_output_size_formulas() -> None:
+    assert cnn.conv_output_size(256, 3) == 254
+    assert cnn.conv_output_size(7, 3, stride=2) == 3
+    assert cnn.pool_output_size(125) == 62
+    assert cnn.pool_output_size(6, window=3) == 2
+    assert cnn.conv_parameters(3, 3, 16) == 448
+    assert cnn.dense_parameters(256, 1) == 257

@@ -1,0 +1,114 @@
+"""Tests for helpers.train: a one-epoch run on a tiny data set writes its files where the profile says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
+from helpers import profiles, split, train
+from helpers.model import architecture, build_model
+
+SIDE = 32
+
+
+def make_tiny_split(clean_dir: Path, per_class: int = 6) -> pd.DataFrame:
+    """Bright 'happy' and dark 'sad' squares with noise, split 4/1/1 per class."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for label, level in (("happy", 200), ("sad", 50)):
+        (clean_dir / label).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.clip(rng.normal(level, 20, size=(SIDE, SIDE, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(clean_dir / label / f"{i}.png")
+            subset = "train" if i < per_class - 2 else ("val" if i == per_class - 2 else "test")
+            rows.append((f"{label}/{i}.png", label, subset, len(rows)))
+    return pd.DataFrame(rows, columns=list(split.COLUMNS))
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A profile whose data/ and artifacts/ live under tmp_path, with its split and pipelines."""
+    monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / "data" / name)
+    monkeypatch.setattr(profiles, "artifacts_dir", lambda name: tmp_path / "artifacts" / name)
+    profile = profiles.Profile(
+        name="tiny", faces_per_class=6, image_size=SIDE, epochs=1, batch_size=4, fresh_sample=1
+    )
+    clean_dir = profile.data / "clean"
+    frame = make_tiny_split(clean_dir)
+    profile.data.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(profile.data / split.SPLIT_FILE, index=False)
+    data = split.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
+    return profile, data
+
+
+def test_one_epoch_writes_model_history_and_logs(tiny) -> None:
+    profile, data = tiny
+    result = train.train_model(profile, datasets=data)
+    artifacts = profile.artifacts
+    assert not artifacts.is_relative_to(helpers.ROOT)  # the profile points under tmp_path
+    assert result.model_path == artifacts / "model.keras" and result.model_path.is_file()
+    assert (artifacts / "checkpoints" / "best_baseline.keras").is_file()
+    history = train.load_history(profile)
+    assert list(history["epoch"]) == [1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.columns)
+    summary = json.loads((artifacts / "history_baseline.json").read_text())
+    assert summary["best_epoch"] == 1 and summary["train_images"] == 8
+    events = list((artifacts / "logs" / "baseline").rglob("events.out.tfevents.*"))
+    assert {path.parent.name for path in events} == {"train", "validation"}
+    assert not list(artifacts.glob(".run-*")), "the scratch folder must be removed"
+    assert result.images_per_second > 0
+    assert train.model_is_current(profile)
+
+
+def test_saved_model_predicts_like_the_trained_one(tiny) -> None:
+    profile, data = tiny
+    result = train.train_model(profile, datasets=data)
+    images, _ = next(iter(data.test))
+    loaded = keras.saving.load_model(result.model_path)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), result.model.predict(images, verbose=0), rtol=0, atol=0
+    )
+
+
+def test_comparison_run_keeps_model_keras_alone(tiny) -> None:
+    profile, data = tiny
+    result = train.train_model(profile, datasets=data, run_name="augmented", **train.AUGMENTED)
+    assert result.model_path is None
+    assert not (profile.artifacts / "model.keras").exists()
+    assert (profile.artifacts / "history_augmented.csv").is_file()
+    assert any(type(layer).__name__ == "RandomFlip" for layer in result.model.layers)
+
+
+def test_model_goes_stale_when_the_split_changes(tiny) -> None:
+    profile, data = tiny
+    train.train_model(profile, datasets=data)
+    assert train.model_is_current(profile)
+    csv = profile.data / split.SPLIT_FILE
+    csv.write_text(csv.read_text().replace(",test,", ",val,", 1))
+    assert not train.model_is_current(profile)
+
+
+def test_new_model_is_the_chapter_four_model_with_the_same_start(tiny) -> None:
+    profile, _ = tiny
+    config = train.run_config(profile)
+    first, second = train.new_model(config), train.new_model(config)
+    assert architecture(first) == architecture(build_model(profile.input_shape))
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_settings_are_refused(tiny) -> None:
+    profile, _ = tiny
+    with pytest.raises(ValueError, match="epochs"):
+        train.run_config(profile, epochs=0)
+    with pytest.raises(ValueError, match="run_name"):
+        train.run_config(profile, run_name="../x")
+    with pytest.raises(FileNotFoundError, match="not been trained"):
+        train.load_history(profile, "never")
