@@ -147,3 +147,97 @@ def add_edge_channels(dataset):
         lambda images, labels: (with_edge_channels(images), labels),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+
+
+# --- pictures and the convergence experiment's table ------------------------------------------
+
+
+def plot_kernels(kernels: dict[str, np.ndarray], title: str = "Sobel kernels"):
+    """Each kernel as a small diverging heat map with its values written in the cells."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        1, len(kernels), figsize=(4.0 * len(kernels), 3.6), squeeze=False, layout="constrained"
+    )
+    limit = max(float(np.abs(k).max()) for k in kernels.values())
+    image = None
+    for ax, (name, kernel) in zip(axes.flat, kernels.items(), strict=True):
+        image = ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (row, col), value in np.ndenumerate(kernel):
+            colour = "white" if abs(value) > limit / 2 else "black"
+            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=12, color=colour)
+        ax.set_title(name)
+        ax.set_xlabel("column (x)")
+        ax.set_ylabel("row (y)")
+        ax.set_xticks(range(kernel.shape[1]))
+        ax.set_yticks(range(kernel.shape[0]))
+        ax.grid(False)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_panels(
+    panels: dict[str, np.ndarray], title: str, cols: int = 3, signed: set[str] | None = None
+):
+    """Images side by side; those named in `signed` on a symmetric blue-white-red scale."""
+    import matplotlib.pyplot as plt
+
+    signed = signed or set()
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.9 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, image) in zip(axes.flat, panels.items(), strict=False):
+        if name in signed:
+            limit = float(np.percentile(np.abs(image), 99.5)) or 1.0
+            ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        elif image.ndim == 3:
+            ax.imshow(image)
+        else:
+            ax.imshow(image, cmap="gray")
+        ax.set_title(name, fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def convergence_table(histories: dict[str, dict[str, list[float]]]):
+    """Per-epoch validation loss and accuracy of each run, side by side (one row an epoch)."""
+    import pandas as pd
+
+    columns = {}
+    for run, history in histories.items():
+        for metric in ("val_loss", "val_accuracy"):
+            if metric not in history:
+                raise ValueError(f"run {run!r} has no {metric!r}: fit with validation_data")
+            columns[(run, metric)] = history[metric]
+    table = pd.DataFrame(columns)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="epoch")
+    return table
+
+
+def plot_convergence(histories: dict[str, dict[str, list[float]]], title: str):
+    """Training and validation loss and accuracy per epoch, one line per run."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (run, history), colour in zip(histories.items(), ("C0", "C1", "C2", "C3"), strict=False):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+            ax.plot(
+                epochs, history[f"val_{metric}"], "-o", color=colour, label=f"{run}: validation"
+            )
+            ax.plot(
+                epochs, history[metric], "--", color=colour, alpha=0.6, label=f"{run}: training"
+            )
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
