@@ -1,0 +1,142 @@
+"""The book's command line: `python -m helpers <command> ...`.
+
+    python -m helpers extract ARCHIVE DEST   safely extract a zip or tar archive into DEST
+    python -m helpers clean SRC DEST         clean SRC/<class>/* into DEST + manifest.csv
+    python -m helpers classify [--model PATH] IMAGE...   classify image files with a saved model
+
+A bad input (missing path, unsafe or corrupt archive, unusable folder) prints one line on
+stderr and exits with status 2; success prints a short summary and exits with 0.
+
+To add a command: write `register_<name>(commands)`, which adds a sub-parser and sets
+`run=<function taking the parsed arguments and returning an exit status>`, and append it to
+REGISTRATIONS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+# The errors a command reports as one line: bad paths and files (OSError: missing, not a folder,
+# no permission, disk full) and bad content (ValueError: unsafe or corrupt archive, no classes).
+USER_ERRORS = (OSError, ValueError)
+
+Commands = argparse._SubParsersAction  # what add_subparsers returns
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    """Extract ARCHIVE into DEST and say how many files were written."""
+    from helpers.extract import safe_extract
+
+    written = safe_extract(args.archive, args.dest)
+    files = [path for path in written if path.is_file()]
+    print(f"extracted {len(files)} file(s) from {args.archive} into {args.dest}")
+    return EXIT_OK
+
+
+def register_extract(commands: Commands) -> None:
+    """`extract ARCHIVE DEST`."""
+    parser = commands.add_parser(
+        "extract",
+        help="safely extract a zip or tar archive",
+        description="Extract a zip or tar archive inside DEST, refusing absolute paths, '..', "
+        "links, device files and zip bombs before anything is written.",
+    )
+    parser.add_argument("archive", type=Path, help="a .zip, .tar, .tar.gz, .tgz, ... file")
+    parser.add_argument("dest", type=Path, help="folder to extract into (created if needed)")
+    parser.set_defaults(run=run_extract)
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    """Clean SRC into DEST and print the per-class summary."""
+    from helpers.clean import clean, summarize
+
+    manifest = clean(
+        args.src, args.dest, min_side=args.min_side, near_threshold=args.near_threshold
+    )
+    print(summarize(manifest).to_string())
+    print(f"manifest: {args.dest / 'manifest.csv'}")
+    return EXIT_OK
+
+
+def register_clean(commands: Commands) -> None:
+    """`clean SRC DEST [--min-side N] [--near-threshold N]`."""
+    from helpers.clean import MIN_SIDE, NEAR_THRESHOLD
+
+    parser = commands.add_parser(
+        "clean",
+        help="clean a folder of class sub-folders into a new folder with a manifest",
+        description="Judge every file under SRC/<class>/ by its content; write the usable ones "
+        "as PNG under DEST/<class>/ and one manifest row per file to DEST/manifest.csv. "
+        "SRC is never modified.",
+    )
+    parser.add_argument("src", type=Path, help="folder with one sub-folder per class")
+    parser.add_argument("dest", type=Path, help="new folder for the clean copy (not inside SRC)")
+    parser.add_argument(
+        "--min-side", type=int, default=MIN_SIDE, help=f"shortest side kept (default {MIN_SIDE})"
+    )
+    parser.add_argument(
+        "--near-threshold",
+        type=int,
+        default=NEAR_THRESHOLD,
+        help=f"perceptual-hash bits within which two files are one picture "
+        f"(default {NEAR_THRESHOLD})",
+    )
+    parser.set_defaults(run=run_clean)
+
+
+def register_classify(commands: Commands) -> None:
+    """`classify [--model PATH] IMAGE...` (helpers.classify prints its own per-file errors)."""
+    from helpers import classify
+
+    parser = commands.add_parser(
+        "classify",
+        help="classify image files as happy or sad with a saved model",
+        description="Print one line per image: path, class and the model's probability of the "
+        "second class. A file that cannot be read gets one line on stderr; the others are "
+        "still classified, and the exit status is 2.",
+    )
+    classify.add_arguments(parser)
+    parser.set_defaults(run=classify.run)
+
+
+REGISTRATIONS: list[Callable[[Commands], None]] = [
+    register_extract,
+    register_clean,
+    register_classify,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers", description="Command-line tools of the 'Happy or Sad?' book."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in REGISTRATIONS:
+        register(commands)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as one line: its message without the traceback (and only the first line)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run the command, turn a user error into one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

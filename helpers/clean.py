@@ -1,0 +1,407 @@
+"""Cleaning: from a folder of raw downloads (one sub-folder per class) to a clean copy + manifest.
+
+SRC is only ever read. Every file is judged by its content, not its name; a kept file is decoded
+by `helpers.images.load_rgb` (fully, EXIF-transposed, RGB on white) and written as PNG under
+DEST/<class>/. DEST/manifest.csv has one row per input file saying what happened to it and why.
+DEST is built in a temporary folder and renamed into place, and a stamp of SRC's file list,
+sizes and times lets a re-run return at once when nothing changed.
+
+The same picture in two classes (exactly or nearly) carries two labels that cannot both be
+right, and nothing in the file says which one is: every copy is rejected as "conflicting
+labels" rather than guessing (keeping it in one class) or training on both labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+from tqdm import tqdm
+
+from helpers.extract import safe_extract
+from helpers.images import DEFAULT_MAX_PIXELS, ImageError, load_rgb, perceptual_hash
+from helpers.profiles import Profile, get_profile
+
+CLEAN_VERSION = 1  # bump when the rules change, so every DEST is rebuilt
+MIN_SIDE = 100
+NEAR_THRESHOLD = 6  # Hamming distance (of 64 bits) at or below which two pictures are one
+MANIFEST = "manifest.csv"
+STAMP = ".clean-stamp.json"
+RAW_STAMP = ".extracted.json"
+MANIFEST_COLUMNS = ["source", "class", "sha256", "status", "reason", "output"]
+KEPT, REJECTED = "kept", "rejected"
+REASONS: tuple[str, ...] = (
+    "not an image",
+    "unsupported format",
+    "decompression bomb",
+    "undecodable or truncated",
+    "too small",
+    "exact duplicate",
+    "near duplicate",
+    "conflicting labels",
+)
+
+
+class CleanError(ValueError):
+    """SRC or DEST cannot be cleaned as asked; the message says which and why."""
+
+
+@dataclass
+class Judged:
+    """What cleaning learned about one input file."""
+
+    source: str  # path relative to SRC, with forward slashes
+    label: str  # the class folder it came from
+    sha256: str
+    size: int  # bytes
+    reason: str = ""  # "" while the file is still a candidate to keep
+    pixels: int = 0
+    phash: int = 0
+    output: str = ""  # path relative to DEST of the written PNG
+
+
+# ---------------------------------------------------------------- paths and inputs
+
+
+def _is_hidden(path: Path) -> bool:
+    """Folders such as .git or __MACOSX are not classes."""
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
+def _check_paths(src: Path, dest: Path) -> None:
+    """Refuse a missing SRC and a DEST that overlaps SRC (which could destroy the raw data)."""
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: source folder does not exist")
+    if not src.is_dir():
+        raise NotADirectoryError(f"{src}: source is not a folder")
+    real_src, real_dest = src.resolve(), dest.resolve()
+    if real_dest == real_src or real_src in real_dest.parents:
+        raise CleanError(f"{dest}: destination is inside the source folder {src}")
+    if real_dest in real_src.parents:
+        raise CleanError(f"{dest}: destination contains the source folder {src}")
+    if dest.exists() and not dest.is_dir():
+        raise NotADirectoryError(f"{dest}: destination exists and is not a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / STAMP).is_file():
+        raise CleanError(
+            f"{dest}: destination exists, is not empty and was not made by clean "
+            "(choose a new folder)"
+        )
+
+
+def class_folders(src: Path) -> list[Path]:
+    """The class sub-folders of SRC, sorted by name; CleanError when there are none."""
+    folders = sorted(p for p in src.iterdir() if p.is_dir() and not _is_hidden(p))
+    if not folders:
+        raise CleanError(f"{src}: no class folders (expected one sub-folder per class)")
+    return folders
+
+
+def input_files(src: Path) -> list[tuple[str, Path]]:
+    """(class, path) for every file under every class folder, sorted; files at top level are not read."""
+    found = []
+    for folder in class_folders(src):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                found.append((folder.name, path))
+    return found
+
+
+def _fingerprint(src: Path, files: list[tuple[str, Path]], settings: dict) -> dict:
+    """What the result depends on: the rules' settings and each file's name, size and time."""
+    listing = []
+    for _, path in files:
+        info = path.stat()
+        listing.append([path.relative_to(src).as_posix(), info.st_size, info.st_mtime_ns])
+    return {"version": CLEAN_VERSION, "settings": settings, "files": listing}
+
+
+def _up_to_date(dest: Path, fingerprint: dict) -> bool:
+    """True when DEST was built by clean from exactly this input with these settings."""
+    stamp, manifest = dest / STAMP, dest / MANIFEST
+    if not (stamp.is_file() and manifest.is_file()):
+        return False
+    try:
+        return json.loads(stamp.read_text(encoding="utf-8")) == fingerprint
+    except (OSError, ValueError):
+        return False
+
+
+def read_manifest(dest: Path) -> pd.DataFrame:
+    """DEST/manifest.csv as a DataFrame (empty strings stay empty, not NaN)."""
+    path = Path(dest) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no manifest (run clean first)")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+# ---------------------------------------------------------------- judging files
+
+
+def _sha256(data: bytes) -> str:
+    """Hex SHA-256 of a file's bytes: the identity of its content."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _output_name(folder: Path, stem: str, sha: str) -> str:
+    """A PNG name in the class folder from the source's stem, made unique if needed."""
+    name = f"{stem}.png"
+    if (folder / name).exists():
+        name = f"{stem}-{sha[:8]}.png"
+    return name
+
+
+def _judge(
+    src: Path,
+    label: str,
+    path: Path,
+    staging: Path,
+    seen: dict[str, Judged],
+    min_side: int,
+    max_pixels: int,
+) -> Judged:
+    """Decode one file, apply the per-file rules, and write it as PNG if it is a candidate."""
+    data = path.read_bytes()
+    sha = _sha256(data)
+    item = Judged(path.relative_to(src).as_posix(), label, sha, len(data))
+    if sha in seen:  # identical bytes: identical verdict, no second decode
+        first = seen[sha]
+        item.reason, item.pixels, item.phash = first.reason, first.pixels, first.phash
+        return item
+    seen[sha] = item
+    try:
+        rgb = load_rgb(path, max_pixels=max_pixels)
+    except ImageError as error:
+        item.reason = error.reason
+        return item
+    height, width = rgb.shape[:2]
+    item.pixels = height * width
+    if min(height, width) < min_side:
+        item.reason = "too small"
+        return item
+    item.phash = perceptual_hash(rgb)
+    folder = staging / label
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _output_name(folder, path.stem, sha)
+    Image.fromarray(rgb).save(folder / name, format="PNG")
+    item.output = f"{label}/{name}"
+    return item
+
+
+def _near_pairs(hashes: np.ndarray, threshold: int) -> list[tuple[int, int]]:
+    """Index pairs whose 64-bit hashes differ in at most `threshold` bits."""
+    if len(hashes) < 2:
+        return []
+    distance = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
+    first, second = np.nonzero(np.triu(distance <= threshold, k=1))
+    return list(zip(first.tolist(), second.tolist(), strict=True))
+
+
+def _groups(items: list[Judged], threshold: int) -> list[list[int]]:
+    """Connected groups (size > 1) of candidates linked by equal bytes or close hashes."""
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    hashes = np.array([item.phash for item in items], dtype=np.uint64)
+    by_sha: dict[str, int] = {}
+    pairs = _near_pairs(hashes, threshold)
+    for index, item in enumerate(items):
+        if item.sha256 in by_sha:
+            pairs.append((by_sha[item.sha256], index))
+        by_sha.setdefault(item.sha256, index)
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    members: dict[int, list[int]] = {}
+    for index in range(len(items)):
+        members.setdefault(root(index), []).append(index)
+    return [group for group in members.values() if len(group) > 1]
+
+
+def _deduplicate(items: list[Judged], threshold: int) -> None:
+    """Reject duplicates in place: keep the largest copy; reject every copy of a cross-class one."""
+    candidates = [item for item in items if not item.reason]
+    for group in _groups(candidates, threshold):
+        copies = [candidates[i] for i in group]
+        if len({copy.label for copy in copies}) > 1:
+            for copy in copies:
+                copy.reason = "conflicting labels"
+            continue
+        best = max(group, key=lambda i: (candidates[i].pixels, candidates[i].size, -i))
+        keeper = candidates[best]
+        for copy in copies:
+            if copy is not keeper:
+                same = copy.sha256 == keeper.sha256
+                copy.reason = "exact duplicate" if same else "near duplicate"
+
+
+def _manifest(items: list[Judged], staging: Path) -> pd.DataFrame:
+    """One manifest row per input file; removes the PNGs of files rejected as duplicates."""
+    rows = []
+    for item in items:
+        if item.reason and item.output:
+            (staging / item.output).unlink()
+            item.output = ""
+        status = REJECTED if item.reason else KEPT
+        rows.append([item.source, item.label, item.sha256, status, item.reason, item.output])
+    return pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+
+
+def _check_every_class_kept(manifest: pd.DataFrame, src: Path) -> None:
+    """CleanError naming a class with no valid image, with its reasons."""
+    for label, rows in manifest.groupby("class", sort=True):
+        if (rows["status"] == KEPT).any():
+            continue
+        reasons = rows["reason"].value_counts()
+        told = ", ".join(f"{count} {reason}" for reason, count in reasons.items())
+        raise CleanError(f"{src / label}: class {label!r} has no valid image ({told})")
+
+
+# ---------------------------------------------------------------- publishing atomically
+
+
+def publish(staging: Path, final: Path, attempts: int = 5) -> None:
+    """Rename a finished folder into place, replacing an older one (atomic for readers)."""
+    for _ in range(attempts):
+        try:
+            staging.rename(final)
+            return
+        except OSError:
+            if not final.exists():
+                continue
+        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            final.rename(trash)
+        except OSError:
+            continue  # someone else replaced it at the same moment: try again
+        shutil.rmtree(trash, ignore_errors=True)
+    staging.rename(final)
+
+
+def _staging_dir(final: Path) -> Path:
+    """A fresh hidden folder beside `final` (same file system, so the rename is atomic)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the published folder is an ordinary one
+    return staging
+
+
+# ---------------------------------------------------------------- the public functions
+
+
+def clean(
+    src: Path | str,
+    dest: Path | str,
+    *,
+    min_side: int = MIN_SIDE,
+    near_threshold: int = NEAR_THRESHOLD,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> pd.DataFrame:
+    """Clean SRC/<class>/* into DEST/<class>/*.png + DEST/manifest.csv; return the manifest.
+
+    Never writes to SRC. Returns at once (no decoding) when DEST is current. Raises
+    FileNotFoundError, NotADirectoryError or CleanError (a ValueError) for a missing SRC,
+    SRC without class folders, DEST overlapping SRC, or a class left with no valid image.
+    """
+    src, dest = Path(src), Path(dest)
+    _check_paths(src, dest)
+    files = input_files(src)
+    settings = {"min_side": min_side, "near_threshold": near_threshold, "max_pixels": max_pixels}
+    fingerprint = _fingerprint(src, files, settings)
+    if _up_to_date(dest, fingerprint):
+        return read_manifest(dest)
+    staging = _staging_dir(dest)
+    try:
+        seen: dict[str, Judged] = {}
+        items = [
+            _judge(src, label, path, staging, seen, min_side, max_pixels)
+            for label, path in tqdm(files, desc=f"cleaning {src.name}", unit="file", disable=None)
+        ]
+        _deduplicate(items, near_threshold)
+        manifest = _manifest(items, staging)
+        for folder in class_folders(src):
+            (staging / folder.name).mkdir(exist_ok=True)
+        _check_every_class_kept(manifest, src)
+        manifest.to_csv(staging / MANIFEST, index=False)
+        (staging / STAMP).write_text(json.dumps(fingerprint), encoding="utf-8")
+        publish(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def summarize(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Per class: files in, kept, and rejects by reason (only reasons that occur), plus a total."""
+    table = pd.crosstab(manifest["class"], manifest["reason"].replace("", KEPT))
+    reasons = [reason for reason in REASONS if reason in table.columns]
+    table = table.reindex(columns=[KEPT, *reasons], fill_value=0)
+    table.insert(0, "files", table.sum(axis=1))
+    table.loc["total"] = table.sum(axis=0)
+    table.index.name = "class"
+    table.columns.name = None
+    return table
+
+
+def _profile(profile: Profile | str | None) -> Profile:
+    """A Profile from a Profile, a name or None (the environment's profile)."""
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def _zip_stamp(zips: list[Path]) -> dict:
+    """Name, size and time of each download: re-extract when any of them changes."""
+    return {z.name: [z.stat().st_size, z.stat().st_mtime_ns] for z in zips}
+
+
+def ensure_raw(profile: Profile | str | None = None) -> Path:
+    """data/P/raw/<class>/ extracted safely from data/P/downloads/<class>.zip, once."""
+    from helpers import synthetic
+
+    chosen = _profile(profile)
+    downloads = Path(synthetic.ensure_downloads(chosen))
+    zips = sorted(downloads.glob("*.zip"))
+    if not zips:
+        raise FileNotFoundError(f"{downloads}: no <class>.zip downloads")
+    raw = chosen.data / "raw"
+    stamp = _zip_stamp(zips)
+    stamp_file = raw / RAW_STAMP
+    if stamp_file.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+        return raw
+    staging = _staging_dir(raw)
+    try:
+        for archive in zips:
+            safe_extract(archive, staging / archive.stem)
+        (staging / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        publish(staging, raw)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return raw
+
+
+def ensure_clean(profile: Profile | str | None = None) -> Path:
+    """data/P/clean/ (class folders + manifest.csv), rebuilt only when missing or stale."""
+    chosen = _profile(profile)
+    raw = ensure_raw(chosen)
+    dest = chosen.data / "clean"
+    clean(raw, dest)
+    return dest
+
+
+def folder_hashes(folder: Path | str) -> dict[str, str]:
+    """SHA-256 of every file under a folder, by relative path: to prove a folder was not touched."""
+    folder = Path(folder)
+    return {
+        path.relative_to(folder).as_posix(): _sha256(path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

@@ -1,0 +1,248 @@
+"""Decoding image files the one way the book does, and perceptual hashes to find near duplicates.
+
+Cleaning (chapter 1), the leak-free split (chapter 3) and classifying new files (chapter 6) all
+call `load_rgb`, so a file means the same pixels everywhere: fully decoded, EXIF-transposed,
+8-bit RGB with any transparency composited onto white.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy.fft import dctn
+
+# The formats Keras's image_dataset_from_directory reads; everything else is "unsupported",
+# even when Pillow could open it, so a reader's own files meet the same rule as the book's.
+SUPPORTED_FORMATS: tuple[str, ...] = ("jpeg", "png", "bmp", "gif")
+# Formats that are documents, not pictures: a web page saved as .jpg is "not an image".
+DOCUMENT_FORMATS: tuple[str, ...] = ("html", "xml", "pdf")
+# 40 megapixels: far above any photo a phone takes, far below what exhausts a laptop's memory.
+DEFAULT_MAX_PIXELS = 40_000_000
+SNIFF_BYTES = 1024
+
+_PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "gif": "GIF"}
+
+
+class ImageError(ValueError):
+    """A file the book cannot use as an image; `reason` is one of the cleaning reasons."""
+
+    reason = "undecodable or truncated"
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
+
+
+class NotAnImageError(ImageError):
+    """The content is not a picture at all (empty, text, a web page, unknown bytes)."""
+
+    reason = "not an image"
+
+
+class UnsupportedFormatError(ImageError):
+    """A picture in a format the book does not read (SVG, WebP, TIFF, HEIC, ...)."""
+
+    reason = "unsupported format"
+
+
+class DecompressionBombError(ImageError):
+    """More pixels than `max_pixels`: decoding it could exhaust memory."""
+
+    reason = "decompression bomb"
+
+
+class UndecodableImageError(ImageError):
+    """A supported format whose data cannot be fully decoded (corrupt or truncated)."""
+
+    reason = "undecodable or truncated"
+
+
+def _head(path_or_bytes: Path | str | bytes) -> bytes:
+    """The first SNIFF_BYTES bytes of a file or a bytes object."""
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        return bytes(path_or_bytes[:SNIFF_BYTES])
+    with open(path_or_bytes, "rb") as handle:
+        return handle.read(SNIFF_BYTES)
+
+
+def _sniff_text(head: bytes) -> str | None:
+    """Recognise SVG, HTML and XML by their opening text (after a BOM and whitespace)."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
+        return "svg"
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")):
+        return "html"
+    if b"<html" in text[:SNIFF_BYTES]:
+        return "html"
+    if text.startswith(b"<?xml"):
+        return "xml"
+    return None
+
+
+def sniff_format(path_or_bytes: Path | str | bytes) -> str | None:
+    """The format a file's content says it has ('jpeg', 'png', 'svg', 'html', ...), or None.
+
+    Decided by magic bytes and opening text, never by the file name, because downloads are
+    often misnamed (a web page saved as photo.jpg). None means empty or unrecognised.
+    """
+    head = _head(path_or_bytes)
+    if not head:
+        return None
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "bmp"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return "avif" if brand in (b"avif", b"avis") else "heif"
+    if head.startswith(b"\x00\x00\x01\x00"):
+        return "ico"
+    if head.startswith(b"8BPS"):
+        return "psd"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    return _sniff_text(head)
+
+
+def _classify_format(path: Path, fmt: str | None, size: int) -> None:
+    """Raise the right ImageError for a format the book does not decode."""
+    if size == 0:
+        raise NotAnImageError(path, "empty file (0 bytes)")
+    if fmt is None:
+        raise NotAnImageError(path, "content is not a known image format")
+    if fmt in DOCUMENT_FORMATS:
+        raise NotAnImageError(path, f"content is {fmt.upper()}, not a picture")
+    if fmt not in SUPPORTED_FORMATS:
+        raise UnsupportedFormatError(
+            path, f"{fmt} is not supported (the book reads {', '.join(SUPPORTED_FORMATS)})"
+        )
+
+
+def _open_checked(path: Path, data: bytes, fmt: str, max_pixels: int) -> Image.Image:
+    """Open (not yet decode) the image, refusing more than max_pixels from its header alone."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[_PIL_NAMES[fmt]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DecompressionBombError(path, f"too many pixels ({error})") from None
+    except Exception as error:  # Pillow raises many types for a bad header
+        raise UndecodableImageError(path, f"cannot read the {fmt} header ({error})") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise DecompressionBombError(
+            path, f"{width}x{height} = {width * height:,} pixels exceeds the limit {max_pixels:,}"
+        )
+    return image
+
+
+def _decode(path: Path, image: Image.Image, fmt: str) -> Image.Image:
+    """Fully decode the first frame (not only verify()) and apply the EXIF orientation."""
+    try:
+        image.seek(0)
+        image.load()
+    except Exception as error:  # OSError for truncation, SyntaxError/ValueError for corruption
+        raise UndecodableImageError(path, f"{fmt} data cannot be decoded ({error})") from None
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block: the pixels are fine, there is no orientation to apply
+        return image
+
+
+def _on_white(rgba: np.ndarray) -> np.ndarray:
+    """Composite an RGBA array onto a white background, rounding to 8-bit RGB."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """8-bit RGB pixels from any mode: 16-bit scaled (not clipped), alpha onto white."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        wide = np.asarray(image, dtype=np.float64)
+        scale = 257.0 if mode.startswith("I;16") or wide.max(initial=0) > 255 else 1.0
+        gray = np.clip(np.rint(wide / scale), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        return _on_white(np.asarray(image.convert("RGBA")))
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode an image file as the book does: an (H, W, 3) uint8 RGB array, upright.
+
+    Judged by content, not name. Raises FileNotFoundError for a missing file and an
+    ImageError subclass (a ValueError whose `reason` names the cleaning rule) otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    data = path.read_bytes()
+    fmt = sniff_format(data)
+    _classify_format(path, fmt, len(data))
+    assert fmt is not None
+    image = _open_checked(path, data, fmt, max_pixels)
+    with image:
+        upright = _decode(path, image, fmt)
+        return _to_rgb(upright)
+
+
+def image_size(path: Path | str) -> tuple[int, int]:
+    """(width, height) from the header only, without decoding; for quick listings."""
+    with Image.open(path) as image:
+        return image.size
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    """Luma (ITU-R BT.601) of an RGB or gray array, as float32."""
+    if rgb.ndim == 2:
+        return rgb.astype(np.float32)
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return rgb[..., :3].astype(np.float32) @ weights
+
+
+def _bits_to_int(bits: np.ndarray) -> int:
+    """Pack a boolean array (row-major) into one Python int, first bit most significant."""
+    value = 0
+    for bit in bits.ravel():
+        value = (value << 1) | int(bit)
+    return value
+
+
+def perceptual_hash(rgb: np.ndarray, hash_size: int = 8, highfreq_factor: int = 4) -> int:
+    """64-bit pHash: signs of the lowest DCT frequencies of a 32x32 gray thumbnail vs their median.
+
+    Resizing, re-encoding and small colour changes barely move it, so the same picture at
+    another size lands within a few bits (see `hamming`), while different pictures differ in
+    about half of them.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim not in (2, 3) or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ValueError(f"perceptual_hash needs an (H, W) or (H, W, C) image, got {rgb.shape}")
+    side = hash_size * highfreq_factor
+    gray = Image.fromarray(np.clip(_gray(rgb), 0, 255).astype(np.uint8), mode="L")
+    small = np.asarray(gray.resize((side, side), Image.Resampling.LANCZOS), dtype=np.float64)
+    low = dctn(small, type=2, norm="ortho")[:hash_size, :hash_size]
+    return _bits_to_int(low > np.median(low))
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two hashes."""
+    return (int(a) ^ int(b)).bit_count()
