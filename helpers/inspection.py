@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels (x1, y1 exclusive)
+EXPRESSION_PARTS: tuple[str, ...] = ("mouth", "brows")  # the landmark boxes of the expression
 
 
 # --- filters and biases ---------------------------------------------------------------------
@@ -307,9 +309,17 @@ def area_share(mask: np.ndarray) -> float:
     return float(np.mean(mask))
 
 
-def plot_saliency(images: np.ndarray, cams: np.ndarray, titles: Sequence[str], cols: int = 4):
-    """Each image with its saliency map laid over it, one panel each."""
+def plot_saliency(
+    images: np.ndarray,
+    cams: np.ndarray,
+    titles: Sequence[str],
+    cols: int = 4,
+    landmarks: Sequence[Mapping] | None = None,
+    parts: Sequence[str] = EXPRESSION_PARTS,
+):
+    """Each image with its saliency map laid over it (and the expression boxes, if given)."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     count = len(images)
     rows = math.ceil(count / cols)
@@ -320,6 +330,113 @@ def plot_saliency(images: np.ndarray, cams: np.ndarray, titles: Sequence[str], c
             ax.imshow(np.clip(images[index], 0, 255).astype(np.uint8))
             ax.imshow(cams[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
             ax.set_title(titles[index], fontsize=8)
+            for name in parts if landmarks is not None else ():
+                x0, y0, x1, y1 = landmarks[index][name]
+                ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="white", lw=1))
     fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red = most)")
     fig.tight_layout()
     return fig
+
+
+# --- where the saliency falls: the generator's landmarks --------------------------------------
+
+
+@dataclass
+class LandmarkSet:
+    """Images at the model's input size with their labels and landmark boxes in the same pixels."""
+
+    images: np.ndarray  # float32 (n, size, size, 3) in [0, 255]
+    labels: np.ndarray  # int, the label the data set gives (0 = happy, 1 = sad)
+    landmarks: list[dict]  # per image: name -> (x0, y0, x1, y1) boxes or (x, y) points
+    source: str  # where the images come from, for the prose
+
+
+def scale_landmarks(marks: Mapping[str, Sequence[float]], sx: float, sy: float) -> dict:
+    """Landmarks mapped through a resize by (sx, sy): x values times sx, y values times sy."""
+    scaled = {}
+    for name, values in marks.items():
+        coords = np.reshape(np.asarray(values, dtype=np.float64), (-1, 2)) * [sx, sy]
+        scaled[name] = tuple(float(v) for v in coords.ravel())
+    return scaled
+
+
+def split_landmark_set(profile, subset: str = "test") -> LandmarkSet:
+    """A split's plain generated faces (kind 'face'), resized as in training, with their boxes.
+
+    The chain is split.csv -> cleaning manifest -> faces.csv (see evaluate.split_valence); only
+    plain faces are kept, because the cleaning step stores them pixel for pixel, so the
+    generator's boxes need only the resize to the model's input.
+    """
+    import pandas as pd
+
+    from helpers import evaluate, split, synthetic
+
+    rows = evaluate.split_valence(profile, subset)
+    faces = pd.read_csv(profile.data / "downloads" / synthetic.CSV_NAME, dtype={"class": str})
+    faces.index = faces["class"] + "/" + faces["file"].astype(str)
+    rows = rows[rows["kind"] == "face"].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(f"the {subset!r} split holds no plain generated faces")
+    size = profile.image_size
+    clean_dir = split.clean_folder(profile)
+    images, landmarks = [], []
+    for row in rows.itertuples():
+        face = faces.loc[row.source]
+        marks = synthetic.landmarks_from_row(face.to_dict())
+        if not marks:
+            raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
+        images.append(np.asarray(split.decode_and_resize(clean_dir / row.path, size)))
+        landmarks.append(scale_landmarks(marks, size / face["width"], size / face["height"]))
+    class_names = sorted(rows["label"].unique())
+    labels = rows["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
+    return LandmarkSet(np.stack(images), labels, landmarks, f"{subset} split ({len(rows)} faces)")
+
+
+def fresh_landmark_set(n: int, seed: int, size: int, draw_size: int = 256) -> LandmarkSet:
+    """n new generated faces, drawn at draw_size then resized to size, with their boxes."""
+    import tensorflow as tf
+
+    from helpers import synthetic
+
+    sample = synthetic.sample_faces(n, seed, draw_size)
+    images = tf.image.resize(tf.cast(sample.images, tf.float32), (size, size)).numpy()
+    factor = size / draw_size
+    landmarks = [scale_landmarks(marks, factor, factor) for marks in sample.landmarks]
+    return LandmarkSet(images, np.asarray(sample.labels), landmarks, f"fresh sample ({n} faces)")
+
+
+def region_shares(
+    cams: np.ndarray, landmarks: Sequence[Mapping], parts: Sequence[str] = EXPRESSION_PARTS
+):
+    """Per image: saliency share and area share of the expression boxes and of the face box."""
+    import pandas as pd
+
+    if len(cams) != len(landmarks):
+        raise ValueError(f"{len(cams)} saliency maps but {len(landmarks)} landmark sets")
+    rows = []
+    for cam, marks in zip(cams, landmarks, strict=True):
+        missing = [name for name in (*parts, "face") if name not in marks]
+        if missing:
+            raise ValueError(f"landmarks lack {missing}: have {sorted(marks)}")
+        expression = box_mask(cam.shape, [marks[name] for name in parts])
+        face = box_mask(cam.shape, [marks["face"]])
+        rows.append(
+            {
+                "expression_saliency": saliency_share(cam, expression),
+                "expression_area": area_share(expression),
+                "face_saliency": saliency_share(cam, face),
+                "face_area": area_share(face),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def mean_interval(values: np.ndarray, confidence_z: float = 1.96) -> tuple[float, float, float]:
+    """Mean of the finite values and its normal-approximation 95% interval (mean, low, high)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        raise ValueError(f"need at least two finite values, got {len(values)}")
+    mean = float(values.mean())
+    half = confidence_z * float(values.std(ddof=1)) / math.sqrt(len(values))
+    return mean, mean - half, mean + half

@@ -172,3 +172,32 @@ def test_grad_cam_on_the_tiny_model_shapes() -> None:
     assert cams.shape == (3, 12, 12)
     assert probabilities.shape == (3,)
     assert np.all((cams >= 0) & (cams <= 1))
+
+
+def test_scale_landmarks_scales_x_and_y_separately() -> None:
+    marks = {"mouth": (10.0, 20.0, 30.0, 40.0), "nose": (5.0, 6.0)}
+    scaled = inspection.scale_landmarks(marks, 0.5, 2.0)
+    assert scaled == {"mouth": (5.0, 40.0, 15.0, 80.0), "nose": (2.5, 12.0)}
+
+
+def test_region_shares_on_a_map_that_lies_on_the_mouth() -> None:
+    cam = np.zeros((20, 20))
+    cam[15:18, 6:14] = 1.0  # all the saliency inside the mouth box
+    marks = {"mouth": (5, 14, 15, 19), "brows": (4, 4, 16, 7), "face": (2, 2, 18, 20)}
+    table = inspection.region_shares(cam[None], [marks])
+    row = table.iloc[0]
+    assert row["expression_saliency"] == pytest.approx(1.0)
+    assert row["expression_area"] == pytest.approx((10 * 5 + 12 * 3) / 400)
+    assert row["face_saliency"] == pytest.approx(1.0)
+    assert row["face_area"] == pytest.approx(16 * 18 / 400)
+    with pytest.raises(ValueError, match="lack"):
+        inspection.region_shares(cam[None], [{"mouth": (0, 0, 1, 1)}])
+
+
+def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
+    mean, low, high = inspection.mean_interval(np.array([0.2, 0.4, np.nan, 0.6]))
+    assert mean == pytest.approx(0.4)
+    assert low < mean < high
+    assert high - mean == pytest.approx(1.96 * 0.2 / np.sqrt(3))
+    with pytest.raises(ValueError, match="at least two"):
+        inspection.mean_interval(np.array([0.1, np.nan]))
