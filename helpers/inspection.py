@@ -229,23 +229,30 @@ def last_conv_name(model) -> str:
 
 
 def grad_cam(
-    model, images: np.ndarray, layer_name: str | None = None, target: Sequence[int] | None = None
+    model,
+    images: np.ndarray,
+    layer_name: str | None = None,
+    target: Sequence[int] | None = None,
+    batch_size: int = 32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grad-CAM maps (n, height, width) in [0, 1] and the model's probabilities of class 1.
 
     For a sigmoid output the class-1 score is the logit z and the class-0 score is -z; `target`
     picks the class to explain per image (default: the predicted class). A map is the ReLU of
     the conv channels weighted by their mean gradient, resized to the image; all-zero when no
-    location speaks for the class.
+    location speaks for the class. Images go through in batches to bound memory.
     """
     import keras
     import tensorflow as tf
+    from tqdm.auto import trange
 
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
         raise ValueError(
             f"expected a batch of images (n, height, width, channels), got {images.shape}"
         )
+    if target is not None and len(target) != len(images):
+        raise ValueError(f"{len(target)} targets for {len(images)} images")
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense) or last.units != 1:
         raise ValueError("grad_cam expects a model ending in Dense(1, activation='sigmoid')")
@@ -256,25 +263,28 @@ def grad_cam(
     before_last = outputs[model.layers[-2].name]
     logit = keras.ops.matmul(before_last, last.kernel) + last.bias
     graph = keras.Model(inputs, [outputs[name], logit])
-    with tf.GradientTape() as tape:
-        activations, logits = graph(images, training=False)
-        logits = logits[:, 0]
-        classes = (
-            tf.cast(logits > 0, tf.float32)
-            if target is None
-            else tf.constant(np.asarray(target, dtype=np.float32))
-        )
-        scores = tf.where(classes > 0.5, logits, -logits)
-    gradients = tape.gradient(scores, activations)
-    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-    cams = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1))
-    cams = tf.image.resize(cams[..., tf.newaxis], images.shape[1:3], method="bilinear")[..., 0]
-    cams = cams.numpy()
-    peaks = cams.reshape(len(cams), -1).max(axis=1)
-    cams = np.divide(
-        cams, peaks[:, None, None], out=np.zeros_like(cams), where=peaks[:, None, None] > 0
-    )
-    return cams, tf.sigmoid(logits).numpy()
+    maps, probabilities = [], []
+    for start in trange(0, len(images), batch_size, desc="Grad-CAM", leave=False, disable=None):
+        batch = images[start : start + batch_size]
+        with tf.GradientTape() as tape:
+            activations, logits = graph(batch, training=False)
+            logits = logits[:, 0]
+            if target is None:
+                classes = tf.cast(logits > 0, tf.float32)
+            else:
+                chosen = np.asarray(target[start : start + batch_size], dtype=np.float32)
+                classes = tf.constant(chosen)
+            scores = tf.where(classes > 0.5, logits, -logits)
+        gradients = tape.gradient(scores, activations)
+        weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+        cams = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1))
+        cams = tf.image.resize(cams[..., tf.newaxis], batch.shape[1:3], method="bilinear")
+        maps.append(cams.numpy()[..., 0])
+        probabilities.append(tf.sigmoid(logits).numpy())
+    cams = np.concatenate(maps)
+    peaks = cams.reshape(len(cams), -1).max(axis=1)[:, None, None]
+    cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)
+    return cams, np.concatenate(probabilities)
 
 
 def box_mask(shape: tuple[int, int], boxes: Sequence[Box]) -> np.ndarray:

@@ -201,3 +201,14 @@ def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
     assert high - mean == pytest.approx(1.96 * 0.2 / np.sqrt(3))
     with pytest.raises(ValueError, match="at least two"):
         inspection.mean_interval(np.array([0.1, np.nan]))
+
+
+def test_grad_cam_batches_give_the_same_maps() -> None:
+    images = np.random.default_rng(3).uniform(0, 255, size=(5, 12, 12, 3)).astype("float32")
+    model = tiny_model()
+    whole, p_whole = inspection.grad_cam(model, images, batch_size=5)
+    pieces, p_pieces = inspection.grad_cam(model, images, batch_size=2)
+    np.testing.assert_allclose(whole, pieces, atol=1e-5)
+    np.testing.assert_allclose(p_whole, p_pieces, atol=1e-6)
+    with pytest.raises(ValueError, match="targets"):
+        inspection.grad_cam(model, images, target=[0, 1])
