@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ class Estimate:
 
 def predict_dataset(model, ds) -> tuple[np.ndarray, np.ndarray]:
     """Labels and predicted probabilities over every batch of a (non-shuffled) tf.data set."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     labels, probabilities = [], []
     for images, batch_labels in tqdm(ds, desc="predicting", leave=False, disable=None):
@@ -65,7 +66,7 @@ def collect_images(ds) -> np.ndarray:
 def predict_arrays(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """The model's probabilities for an array of images, resized to its input as in training."""
     size = model_input_size(model)
-    from tqdm.auto import trange
+    from tqdm import trange
 
     batches = []
     for start in trange(0, len(images), batch_size, desc="predicting", leave=False, disable=None):
@@ -520,6 +521,101 @@ def plot_score_vs_valence(
     ax.legend(loc="best")
     fig.tight_layout()
     return fig
+
+
+# --- data with a known truth -----------------------------------------------------------------
+
+FRESH_DRAW_SIZE = 256  # fresh faces are drawn this big, then resized to the model's input
+
+
+def split_valence(profile, subset: str = "test") -> pd.DataFrame:
+    """One subset of split.csv, in pipeline order, with each face's valence from faces.csv.
+
+    The chain is split.csv path -> the cleaning manifest's output -> its source file -> the
+    generator's row for that file, so it works for the synthetic data only.
+    """
+    from helpers import clean
+
+    faces_csv = profile.data / "downloads" / "faces.csv"
+    if not faces_csv.is_file():
+        raise FileNotFoundError(f"{faces_csv}: no generator table (true valence is known only "
+                                "for the synthetic data set)")  # fmt: skip
+    frame = split.ensure_split(profile)
+    rows = frame[frame["subset"] == subset].reset_index(drop=True)
+    manifest = clean.read_manifest(split.clean_folder(profile))
+    source_of = dict(zip(manifest["output"], manifest["source"], strict=True))
+    faces = pd.read_csv(faces_csv, dtype={"class": str, "file": str})
+    faces["source"] = faces["class"] + "/" + faces["file"]
+    by_source = faces.set_index("source")
+    sources = rows["path"].map(source_of)
+    if sources.isna().any():
+        missing = rows.loc[sources.isna(), "path"].iloc[0]
+        raise ValueError(f"{missing}: not in the cleaning manifest; rebuild the clean folder")
+    found = by_source.reindex(sources.to_numpy())
+    return rows.assign(
+        source=sources.to_numpy(),
+        kind=found["kind"].to_numpy(),
+        valence=found["valence"].to_numpy(dtype=float),
+        true_class=found["true_class"].to_numpy(),
+    )
+
+
+def score_fresh_sample(
+    model, n: int, seed: int, draw_size: int = FRESH_DRAW_SIZE, batch_size: int = 32
+) -> pd.DataFrame:
+    """Draw n new faces from the generator and score them: label, true label, valence, P(1)."""
+    from helpers import synthetic
+
+    sample = synthetic.sample_faces(n, seed, draw_size)
+    probability = predict_arrays(model, sample.images, batch_size=batch_size)
+    return pd.DataFrame(
+        {
+            "label": sample.labels,
+            "true_label": sample.true_labels,
+            "valence": sample.valence,
+            "probability": probability,
+        }
+    )
+
+
+def draw_personal_faces(
+    folder: Path, valences: Sequence[float], seed: int, size: int = FRESH_DRAW_SIZE
+) -> list[Path]:
+    """Draw one face per valence and save each as a PNG file (written atomically) in folder."""
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    from helpers import synthetic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, valence in enumerate(valences):
+        rng = np.random.default_rng([seed, index])
+        image, _ = synthetic.draw_face(float(valence), rng, size)
+        target = folder / f"face_{index}_valence_{valence:+.2f}.png"
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".png")
+        os.close(handle)
+        Image.fromarray(image).save(temporary, format="PNG")
+        os.replace(temporary, target)
+        paths.append(target)
+    return paths
+
+
+def save_metrics(profile, payload: dict) -> Path:
+    """Write artifacts/<P>/metrics.json atomically (other chapters and reports read it)."""
+    import json
+
+    target = profile.artifacts / "metrics.json"
+    split.write_atomically(json.dumps(payload, indent=2, default=float) + "\n", target)
+    return target
+
+
+def estimate_dict(estimate: Estimate) -> dict[str, float | str]:
+    """An Estimate as plain JSON-ready values."""
+    return {"value": estimate.value, "low": estimate.low, "high": estimate.high,
+            "interval": estimate.method}  # fmt: skip
 
 
 # --- internals -------------------------------------------------------------------------------

@@ -217,3 +217,44 @@ def test_predict_dataset_over_all_batches():
     assert evaluate.collect_images(ds).shape == (7, 2, 2, 1)
     with pytest.raises(ValueError, match="empty"):
         evaluate.predict_dataset(model, ds.take(0))
+
+
+def tiny_model(side: int = 24):
+    """A small untrained sigmoid model on side x side RGB images."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input((side, side, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def test_score_fresh_sample_resizes_and_keeps_the_truth():
+    model = tiny_model()
+    fresh = evaluate.score_fresh_sample(model, 6, seed=123, draw_size=48)
+    assert list(fresh.columns) == ["label", "true_label", "valence", "probability"]
+    assert len(fresh) == 6
+    assert ((fresh["valence"] > 0) == (fresh["true_label"] == 0)).all()  # happy: valence > 0
+    assert fresh["probability"].between(0, 1).all()
+    again = evaluate.score_fresh_sample(model, 6, seed=123, draw_size=48)
+    assert fresh.equals(again)
+
+
+def test_draw_personal_faces_writes_readable_files(tmp_path):
+    from helpers import images
+
+    paths = evaluate.draw_personal_faces(tmp_path / "faces", [0.8, -0.8], seed=5, size=40)
+    assert [p.name for p in paths] == ["face_0_valence_+0.80.png", "face_1_valence_-0.80.png"]
+    assert images.load_rgb(paths[0]).shape == (40, 40, 3)
+    assert not [p for p in (tmp_path / "faces").iterdir() if p.name.startswith(".")]
+
+
+def test_model_input_size_and_resize_batch():
+    model = tiny_model(24)
+    assert evaluate.model_input_size(model) == (24, 24)
+    batch = evaluate.resize_batch(np.zeros((2, 48, 30, 3), dtype=np.uint8), (24, 24))
+    assert batch.shape == (2, 24, 24, 3) and batch.dtype == np.float32
