@@ -405,3 +405,119 @@ def folder_hashes(folder: Path | str) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+# ---------------------------------------------------------------- pictures for the chapter
+
+
+def preview(
+    path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray | None, str]:
+    """Something to show for any file: (pixels or None, a note); draws truncated files too."""
+    from PIL import ImageFile, ImageOps
+
+    from helpers.images import sniff_format
+
+    path = Path(path)
+    data = path.read_bytes()
+    fmt = sniff_format(data)
+    if not data:
+        return None, "empty file (0 bytes)"
+    if fmt in (None, "svg", "html", "xml", "pdf"):
+        text = data[:160].decode("utf-8", errors="replace")
+        return None, f"{fmt or 'unknown'} content:\n{text}"
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # only to draw what a truncated file still holds
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                return None, f"not drawn: {width}x{height} pixels"
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB")), f"{width}x{height} px"
+    except Image.DecompressionBombError:
+        return None, "not drawn: Pillow refuses it as a decompression bomb"
+    except Exception as error:  # anything Pillow cannot draw is described instead
+        return None, f"cannot be drawn: {error}"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def reject_examples(manifest: pd.DataFrame) -> pd.DataFrame:
+    """The first rejected file of each reason that occurs, in the order of REASONS."""
+    rejected = manifest[manifest["status"] == REJECTED]
+    firsts = rejected.groupby("reason", sort=False).head(1).set_index("reason")
+    return firsts.reindex([r for r in REASONS if r in firsts.index]).reset_index()
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A long web file name cut to fit under a thumbnail."""
+    return name if len(name) <= width else name[: width - 12] + "…" + name[-11:]
+
+
+def plot_reject_examples(
+    manifest: pd.DataFrame,
+    src: Path | str,
+    columns: int = 4,
+    examples: pd.DataFrame | None = None,
+):
+    """One panel per example (default: one per reason): drawn if it can be, described if not.
+
+    `examples` may hold other picks, with the columns `source` and `title`.
+    """
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    if examples is None:
+        examples = reject_examples(manifest).assign(title=lambda frame: frame["reason"])
+    rows = max(1, -(-len(examples) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    picks = list(zip(examples["source"], examples["title"], strict=True))
+    for ax, (source, title) in zip(axes.ravel(), picks, strict=False):
+        pixels, note = preview(Path(src) / source)
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if pixels is not None:
+            ax.imshow(pixels)
+            size = note
+        else:
+            wrapped = "\n".join(textwrap.wrap(note.replace("\n", " "), 30)[:7])
+            ax.text(0.03, 0.97, wrapped, va="top", ha="left", family="monospace", fontsize=7)
+            size = "not drawable"
+        ax.set_title(title, fontsize=10)
+        label, name = source.split("/")[0], Path(source).name
+        ax.set_xlabel(f"{label}/{_short(name)}\n{size}", fontsize=7)
+    fig.suptitle("Rejected files: one example each")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kept_grid(
+    clean_dir: Path | str, manifest: pd.DataFrame, per_class: int = 6, seed: int = 0
+):
+    """A random sample of kept images, one row per class (names from the manifest)."""
+    import matplotlib.pyplot as plt
+
+    kept = manifest[manifest["status"] == KEPT]
+    labels = sorted(kept["class"].unique())
+    fig, axes = plt.subplots(
+        len(labels), per_class, figsize=(1.9 * per_class, 2.1 * len(labels)), squeeze=False
+    )
+    rng = np.random.default_rng(seed)
+    for row, label in zip(axes, labels, strict=True):
+        outputs = kept.loc[kept["class"] == label, "output"].to_numpy()
+        chosen = rng.choice(outputs, size=min(per_class, len(outputs)), replace=False)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax, output in zip(row, chosen, strict=False):
+            with Image.open(Path(clean_dir) / output) as image:
+                ax.imshow(np.asarray(image))
+                ax.set_xlabel(f"{image.width}x{image.height} px", fontsize=8)
+        row[0].set_ylabel(label, fontsize=12)
+    fig.suptitle("Kept images, a random sample per class")
+    fig.tight_layout()
+    return fig

@@ -246,3 +246,31 @@ def perceptual_hash(rgb: np.ndarray, hash_size: int = 8, highfreq_factor: int = 
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two hashes."""
     return (int(a) ^ int(b)).bit_count()
+
+
+# The tests of the standard library's imghdr (removed in Python 3.13), in its order, for the
+# chapter that shows what the original tutorial's cleaning did: only the first 32 bytes count.
+_IMGHDR_TESTS: tuple[tuple[str, object], ...] = (
+    ("jpeg", lambda h: h[6:10] in (b"JFIF", b"Exif") or h[:4] == b"\xff\xd8\xff\xdb"),
+    ("png", lambda h: h.startswith(b"\x89PNG\r\n\x1a\n")),
+    ("gif", lambda h: h[:6] in (b"GIF87a", b"GIF89a")),
+    ("tiff", lambda h: h[:2] in (b"MM", b"II")),
+    ("rgb", lambda h: h.startswith(b"\x01\xda")),
+    ("pbm", lambda h: len(h) >= 3 and h[:1] == b"P" and h[1:2] in b"14" and h[2:3] in b" \t\n\r"),
+    ("pgm", lambda h: len(h) >= 3 and h[:1] == b"P" and h[1:2] in b"25" and h[2:3] in b" \t\n\r"),
+    ("ppm", lambda h: len(h) >= 3 and h[:1] == b"P" and h[1:2] in b"36" and h[2:3] in b" \t\n\r"),
+    ("rast", lambda h: h.startswith(b"\x59\xa6\x6a\x95")),
+    ("xbm", lambda h: h.startswith(b"#define ")),
+    ("bmp", lambda h: h.startswith(b"BM")),
+    ("webp", lambda h: h.startswith(b"RIFF") and h[8:12] == b"WEBP"),
+    ("exr", lambda h: h.startswith(b"\x76\x2f\x31\x01")),
+)
+
+
+def imghdr_what(path_or_bytes: Path | str | bytes) -> str | None:
+    """What `imghdr.what` answered (it is gone from Python 3.13): a guess from 32 bytes."""
+    head = _head(path_or_bytes)[:32]
+    for name, test in _IMGHDR_TESTS:
+        if head and test(head):
+            return name
+    return None

@@ -398,3 +398,43 @@ def test_cleaning_stays_in_dest(tmp_path: Path) -> None:
     clean(src, tmp_path / "out" / "clean")
     assert sorted(os.listdir(tmp_path)) == ["out", "raw"]
     assert sorted(os.listdir(tmp_path / "out")) == ["clean"]
+
+
+# ------------------------------------------------------------------------- pictures for the chapter
+
+
+def test_preview_draws_what_it_can_and_describes_the_rest(cleaned) -> None:
+    src, _, _ = cleaned
+    pixels, note = cleaning.preview(src / "happy" / "cut.jpg")
+    assert pixels is not None and pixels.shape == (120, 150, 3)  # truncated, still drawable
+    assert note == "150x120 px"
+    assert cleaning.preview(src / "happy" / "empty.jpg") == (None, "empty file (0 bytes)")
+    pixels, note = cleaning.preview(src / "happy" / "page.jpg")
+    assert pixels is None and note.startswith("html content:") and "Access denied" in note
+    assert cleaning.preview(src / "happy" / "bomb.png")[1].startswith("not drawn")
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # the switch is put back
+
+
+def test_reject_examples_gives_one_file_per_reason_in_order(cleaned) -> None:
+    _, _, manifest = cleaned
+    examples = cleaning.reject_examples(manifest)
+    occurring = [r for r in cleaning.REASONS if r in set(manifest["reason"])]
+    assert examples["reason"].tolist() == occurring
+    assert (examples["status"] == "rejected").all()
+
+
+def test_figures_have_a_panel_per_reason_and_a_row_per_class(cleaned) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    src, dest, manifest = cleaned
+    fig = cleaning.plot_reject_examples(manifest, src, columns=4)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == cleaning.reject_examples(manifest)["reason"].tolist()
+    grid = cleaning.plot_kept_grid(dest, manifest, per_class=2)
+    assert [ax.get_ylabel() for ax in grid.axes[::2]] == ["happy", "sad"]
+    plt.close("all")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -279,3 +280,34 @@ def test_different_pictures_hash_far_apart() -> None:
 def test_perceptual_hash_rejects_an_empty_array() -> None:
     with pytest.raises(ValueError, match="perceptual_hash"):
         images.perceptual_hash(np.zeros((0, 5, 3), dtype=np.uint8))
+
+
+# ------------------------------------------------------------------------- the original's imghdr
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        encode(Image.new("RGB", (8, 8)), "JPEG"),
+        encode(Image.new("CMYK", (8, 8)), "JPEG"),  # Adobe marker, no JFIF: imghdr said None
+        encode(Image.new("RGB", (8, 8)), "PNG"),
+        encode(Image.new("RGB", (8, 8)), "GIF"),
+        encode(Image.new("RGB", (8, 8)), "BMP"),
+        encode(Image.new("RGB", (8, 8)), "WEBP"),
+        encode(Image.new("RGB", (8, 8)), "TIFF"),
+        b"P6 8 8 255\n",
+        b"#define x_width 8\n",
+        b"<svg/>",
+        b"",
+    ],
+)
+def test_imghdr_what_answers_like_the_standard_library(data: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        imghdr = pytest.importorskip("imghdr")  # gone from Python 3.13
+    assert images.imghdr_what(data) == imghdr.what(None, data)
+
+
+def test_imghdr_what_does_not_know_a_cmyk_jpeg() -> None:
+    assert images.imghdr_what(encode(Image.new("CMYK", (8, 8)), "JPEG")) is None
+    assert images.sniff_format(encode(Image.new("CMYK", (8, 8)), "JPEG")) == "jpeg"
