@@ -8,13 +8,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PROFILE ?= full
 ONLY ?=
 BOOK_ARGS := --profile $(PROFILE) $(if $(ONLY),--only $(ONLY),)
 
 .PHONY: book test lint unit nbval smoke-book site clean install
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,26 +23,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --user --name happy-or-sad --display-name "Python (happy-or-sad)" >/dev/null
 	@touch $(STAMP)
 
-book: $(STAMP)
+# MathJax, served by the site itself so that formulas render offline
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+book: install
 	$(PY) -m helpers.book $(BOOK_ARGS)
 
-lint: $(STAMP)
+lint: install
 	$(PY) -m ruff check helpers tests notebooks
 	$(PY) -m ruff format --check helpers tests
 
-unit: $(STAMP)
+unit: install
 	$(PY) -m pytest -q tests --ignore=tests/site
 
-nbval: $(STAMP)
+nbval: install
 	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
-smoke-book: $(STAMP)
+smoke-book: install
 	$(PY) -m helpers.book --profile smoke
 
-site: $(STAMP)
+site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
 test: lint unit nbval smoke-book site
 
 clean:
-	rm -rf data artifacts book/chapters _build .pytest_cache .ruff_cache
+	rm -rf data artifacts book/chapters book/generated _build .pytest_cache .ruff_cache
