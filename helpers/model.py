@@ -248,3 +248,17 @@ def plot_model_image(model: keras.Model, path: Path) -> Path | None:
         dpi=72,
     )
     return path
+
+
+def picture_figure(picture: Image.Image | Path, title: str, width: float = 7.0) -> Any:
+    """A titled matplotlib figure of a diagram (no axes: a diagram has none), for the book."""
+    import matplotlib.pyplot as plt
+
+    image = Image.open(picture) if isinstance(picture, str | Path) else picture
+    height = width * image.height / image.width
+    figure, axes = plt.subplots(figsize=(width, height + 0.5))
+    axes.imshow(image)
+    axes.set_title(title)
+    axes.axis("off")
+    figure.tight_layout()
+    return figure

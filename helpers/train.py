@@ -435,3 +435,88 @@ def load_run(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run {run_name!r} has not been trained")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- reading the curves ------------------------------------------------------------------------
+
+
+def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = None) -> Any:
+    """Accuracy and loss per epoch, training (solid) against validation (dashed), for each run."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (name, history), colour in zip(runs.items(), colours, strict=False):
+        for axis, metric in zip(axes, ("accuracy", "loss"), strict=True):
+            axis.plot(history["epoch"], history[metric], color=colour, label=f"{name}: training")
+            axis.plot(
+                history["epoch"],
+                history[f"val_{metric}"],
+                color=colour,
+                linestyle="--",
+                label=f"{name}: validation",
+            )
+            if best and name in best:
+                axis.axvline(best[name], color=colour, linestyle=":", linewidth=1)
+    for axis, metric in zip(axes, ("Accuracy", "Loss"), strict=True):
+        axis.set_title(f"{metric} per epoch")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric.lower())
+    axes[0].set_ylim(0, 1.02)
+    axes[1].legend(loc="best", fontsize="small")
+    figure.suptitle("Learning curves (dotted line: epoch with the lowest validation loss)")
+    figure.tight_layout()
+    return figure
+
+
+def read_curves(history: pd.DataFrame, val_images: int) -> str:
+    """A plain-words reading of one run's curves, from its numbers (so it cannot drift from them)."""
+    last = history.iloc[-1]
+    epochs = len(history)
+    best = history.loc[history["val_loss"].idxmin()]
+    one_image = 100 / val_images
+    lines = [
+        f"Training accuracy ended at {last['accuracy']:.1%} and validation accuracy at "
+        f"{last['val_accuracy']:.1%} ({val_images} validation images, so one image is "
+        f"{one_image:.1f} points)."
+    ]
+    if epochs < 3:
+        lines.append(
+            f"With {epochs} epoch(s) the curves show no trend: this run checks that training "
+            "works, not how well the model learns."
+        )
+        return " ".join(lines)
+    lines.append(
+        f"Validation loss was lowest at epoch {int(best['epoch'])} of {epochs} "
+        f"({best['val_loss']:.3f}, validation accuracy {best['val_accuracy']:.1%}); "
+        "those are the weights kept."
+    )
+    rise = last["val_loss"] / best["val_loss"] - 1
+    if int(best["epoch"]) < epochs and rise > 0.1:
+        lines.append(
+            f"After it, validation loss rose by {rise:.0%} while training loss went from "
+            f"{best['loss']:.3f} to {last['loss']:.3f}: the model kept fitting the training "
+            "images without improving on new ones, which is what overfitting looks like."
+        )
+    elif int(best["epoch"]) == epochs:
+        lines.append("Validation loss was still falling at the last epoch: more epochs may help.")
+    gap = last["accuracy"] - last["val_accuracy"]
+    if gap * val_images > 3:
+        lines.append(
+            f"The final gap between training and validation accuracy, {gap * 100:.1f} points, "
+            f"is about {gap * val_images:.0f} validation images: more than noise."
+        )
+    if best["val_accuracy"] <= 0.6:
+        lines.append(
+            "Even at its best epoch the validation accuracy is close to chance (50%): "
+            "the model has not learned to tell the classes apart from this little data."
+        )
+    return " ".join(lines)
+
+
+def load_stamp(profile: Profile) -> dict[str, Any]:
+    """model.json: the settings, split.csv digest and best epoch of the saved model.keras."""
+    path = profile.artifacts / STAMP_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the model has not been trained (chapter 5)")
+    return json.loads(path.read_text(encoding="utf-8"))
