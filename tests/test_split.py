@@ -27,10 +27,13 @@ def write_images(folder: Path, count: int, seed: int, size: int = 12) -> list[Pa
 
 
 def fake_keys(clean_dir: Path, frame: pd.DataFrame) -> tuple[list[str], list[int]]:
-    """Content keys: the file's bytes for exact duplicates; distinct far-apart perceptual hashes."""
+    """Content keys: the file's bytes for exact duplicates; random, far-apart perceptual hashes."""
     exact = [split.file_digest(clean_dir / rel) for rel in frame["path"]]
-    far_apart = [int(i) * 0x0101010101010101 % (1 << 64) for i in range(len(frame))]
-    return exact, [h ^ (0xFFFF if i % 2 else 0) for i, h in enumerate(far_apart)]
+    rng = np.random.default_rng(len(frame))
+    hashes = [int(h) for h in rng.integers(0, 2**63, size=len(frame), dtype=np.int64)]
+    for i, a in enumerate(hashes):  # no two closer than the near-duplicate net
+        assert all((a ^ b).bit_count() > split.NEAR_DUPLICATE_BITS for b in hashes[i + 1 :])
+    return exact, hashes
 
 
 @pytest.fixture
