@@ -27,6 +27,7 @@ SUBSETS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 NEAR_DUPLICATE_BITS = 8  # looser than cleaning's 6 bits; different faces here differ in 12 or more
+SPLIT_VERSION = 1  # bump when the splitting rules change, so every split.csv is rebuilt
 SPLIT_FILE = "split.csv"
 SPLIT_META = "split.json"
 COLUMNS: tuple[str, ...] = ("path", "label", "subset", "group")
@@ -188,9 +189,10 @@ def split_frame(
 
 
 def fingerprint(clean_dir: Path, fractions: Sequence[float], seed: int) -> str:
-    """What the split depends on: the files (names, sizes, times), the fractions and the seed."""
+    """What the split depends on: the files (names, sizes, times), fractions, seed and rules."""
     frame = list_images(clean_dir)
-    digest = hashlib.sha256(json.dumps([list(map(float, fractions)), seed]).encode())
+    settings = [list(map(float, fractions)), seed, NEAR_DUPLICATE_BITS, SPLIT_VERSION]
+    digest = hashlib.sha256(json.dumps(settings).encode())
     for rel in frame["path"]:
         stat = (Path(clean_dir) / rel).stat()
         digest.update(f"{rel}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
