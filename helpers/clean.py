@@ -190,7 +190,8 @@ def _judge(
     folder = staging / label
     folder.mkdir(parents=True, exist_ok=True)
     name = _output_name(folder, path.stem, sha)
-    Image.fromarray(rgb).save(folder / name, format="PNG")
+    # PNG is lossless at every level; level 1 writes about 4x faster than the default 6
+    Image.fromarray(rgb).save(folder / name, format="PNG", compress_level=1)
     item.output = f"{label}/{name}"
     return item
 
@@ -335,7 +336,8 @@ def clean(
         _check_every_class_kept(manifest, src)
         manifest.to_csv(staging / MANIFEST, index=False)
         (staging / STAMP).write_text(json.dumps(fingerprint), encoding="utf-8")
-        publish(staging, dest)
+        if not _up_to_date(dest, fingerprint):  # another process may have just finished the same
+            publish(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
@@ -363,29 +365,47 @@ def _zip_stamp(zips: list[Path]) -> dict:
     return {z.name: [z.stat().st_size, z.stat().st_mtime_ns] for z in zips}
 
 
-def ensure_raw(profile: Profile | str | None = None) -> Path:
-    """data/P/raw/<class>/ extracted safely from data/P/downloads/<class>.zip, once."""
-    from helpers import synthetic
+def _raw_is_current(raw: Path, stamp: dict) -> bool:
+    """True when raw/ was extracted from exactly these downloads."""
+    stamp_file = raw / RAW_STAMP
+    try:
+        return json.loads(stamp_file.read_text(encoding="utf-8")) == stamp
+    except (OSError, ValueError):
+        return False
 
-    chosen = _profile(profile)
-    downloads = Path(synthetic.ensure_downloads(chosen))
+
+def extract_downloads(downloads: Path | str, raw: Path | str) -> Path:
+    """Extract every downloads/<class>.zip into raw/<class>/ with safe_extract, once.
+
+    A stamp of the zips' names, sizes and times makes a second call return at once; raw/ is
+    built beside itself and renamed into place, so it is either complete or absent.
+    """
+    downloads, raw = Path(downloads), Path(raw)
     zips = sorted(downloads.glob("*.zip"))
     if not zips:
         raise FileNotFoundError(f"{downloads}: no <class>.zip downloads")
-    raw = chosen.data / "raw"
     stamp = _zip_stamp(zips)
-    stamp_file = raw / RAW_STAMP
-    if stamp_file.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+    if _raw_is_current(raw, stamp):
         return raw
     staging = _staging_dir(raw)
     try:
         for archive in zips:
             safe_extract(archive, staging / archive.stem)
         (staging / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
-        publish(staging, raw)
+        if not _raw_is_current(raw, stamp):  # another process may have just finished the same
+            publish(staging, raw)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return raw
+
+
+def ensure_raw(profile: Profile | str | None = None) -> Path:
+    """data/P/raw/<class>/ extracted safely from data/P/downloads/<class>.zip, once."""
+    from helpers import synthetic
+
+    chosen = _profile(profile)
+    downloads = Path(synthetic.ensure_downloads(chosen))
+    return extract_downloads(downloads, chosen.data / "raw")
 
 
 def ensure_clean(profile: Profile | str | None = None) -> Path:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from helpers import clean as cleaning
 from helpers.clean import MANIFEST_COLUMNS, CleanError, clean, folder_hashes, read_manifest
+from helpers.extract import UnsafeArchiveError
 
 
 def pattern(height: int, width: int, seed: int) -> np.ndarray:
@@ -438,3 +439,70 @@ def test_figures_have_a_panel_per_reason_and_a_row_per_class(cleaned) -> None:
     grid = cleaning.plot_kept_grid(dest, manifest, per_class=2)
     assert [ax.get_ylabel() for ax in grid.axes[::2]] == ["happy", "sad"]
     plt.close("all")
+
+
+# ------------------------------------------------------------------------- downloads -> raw
+
+
+def downloads_folder(root: Path) -> Path:
+    """downloads/happy.zip and downloads/sad.zip, flat, as a browser writes them."""
+    import zipfile
+
+    folder = root / "downloads"
+    folder.mkdir(parents=True)
+    for label, seed in (("happy", 70), ("sad", 71)):
+        with zipfile.ZipFile(folder / f"{label}.zip", "w") as archive:
+            archive.writestr(f"{label}-1.png", encode(face(seed), "PNG"))
+            archive.writestr("icon.svg", b"<svg/>")
+    return folder
+
+
+def test_extract_downloads_once_per_class(tmp_path: Path) -> None:
+    downloads = downloads_folder(tmp_path)
+    raw = cleaning.extract_downloads(downloads, tmp_path / "raw")
+    assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == [
+        ".extracted.json",
+        "happy/happy-1.png",
+        "happy/icon.svg",
+        "sad/icon.svg",
+        "sad/sad-1.png",
+    ]
+    times = {p: p.stat().st_mtime_ns for p in raw.rglob("*")}
+    assert cleaning.extract_downloads(downloads, tmp_path / "raw") == raw
+    assert {p: p.stat().st_mtime_ns for p in raw.rglob("*")} == times  # no second extraction
+    manifest = clean(raw, tmp_path / "clean")  # the stamp file at the top is not an input
+    assert sorted(manifest["source"]) == [
+        "happy/happy-1.png",
+        "happy/icon.svg",
+        "sad/icon.svg",
+        "sad/sad-1.png",
+    ]
+
+
+def test_changed_download_is_extracted_again(tmp_path: Path) -> None:
+    import zipfile
+
+    downloads = downloads_folder(tmp_path)
+    raw = cleaning.extract_downloads(downloads, tmp_path / "raw")
+    with zipfile.ZipFile(downloads / "sad.zip", "a") as archive:
+        archive.writestr("sad-2.jpg", encode(face(72), "JPEG"))
+    cleaning.extract_downloads(downloads, raw)
+    assert (raw / "sad" / "sad-2.jpg").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw")]
+
+
+def test_unsafe_download_leaves_no_raw_folder(tmp_path: Path) -> None:
+    import zipfile
+
+    downloads = downloads_folder(tmp_path)
+    with zipfile.ZipFile(downloads / "sad.zip", "a") as archive:
+        archive.writestr("../../escape.txt", b"evil")
+    with pytest.raises(UnsafeArchiveError, match="escape.txt"):
+        cleaning.extract_downloads(downloads, tmp_path / "raw")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["downloads"]
+
+
+def test_no_downloads_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "downloads").mkdir()
+    with pytest.raises(FileNotFoundError, match="no <class>.zip"):
+        cleaning.extract_downloads(tmp_path / "downloads", tmp_path / "raw")
