@@ -1,0 +1,253 @@
+"""Tests for helpers.synthetic: faces, samples and the synthetic web downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from helpers import profiles, synthetic
+from helpers.synthetic import (
+    CLASS_NAMES,
+    CSV_COLUMNS,
+    CSV_NAME,
+    MIN_SIDE,
+    THUMBNAIL_MAX,
+    draw_face,
+    ensure_downloads,
+    generate_downloads,
+    landmarks_from_row,
+    sample_faces,
+)
+
+FACES = 6
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny downloads folder, generated once for the module."""
+    return generate_downloads(tmp_path_factory.mktemp("downloads"), FACES, SEED)
+
+
+def read_rows(folder: Path) -> list[dict[str, str]]:
+    """faces.csv as a list of dicts."""
+    with open(folder / CSV_NAME, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def members(folder: Path, label: str) -> dict[str, bytes]:
+    """Name -> bytes of one class zip, in zip order."""
+    with zipfile.ZipFile(folder / f"{label}.zip") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def check_inside(marks: dict, width: int, height: int) -> None:
+    """Every landmark coordinate lies inside the image, boxes are ordered."""
+    for name, values in marks.items():
+        xs, ys = np.asarray(values[0::2]), np.asarray(values[1::2])
+        assert np.all((xs >= 0) & (xs <= width - 1)), (name, values, width)
+        assert np.all((ys >= 0) & (ys <= height - 1)), (name, values, height)
+        if len(values) == 4:
+            assert values[0] <= values[2] and values[1] <= values[3], (name, values)
+
+
+@pytest.mark.parametrize("valence", [-1.0, -0.3, 0.0, 0.6, 1.0])
+def test_draw_face_gives_rgb_image_and_landmarks_inside_it(valence: float) -> None:
+    image, marks = draw_face(valence, np.random.default_rng(11), size=96)
+    assert image.shape == (96, 96, 3) and image.dtype == np.uint8
+    assert {"left_eye", "right_eye", "mouth", "brows", "face"} <= set(marks)
+    check_inside(marks, 96, 96)
+    assert marks["left_eye"][0] < marks["right_eye"][0]
+    face = marks["face"]
+    for name in ("mouth", "brows"):
+        x0, y0, x1, y1 = marks[name]
+        assert face[0] <= x0 and x1 <= face[2] and face[1] <= y0 and y1 <= face[3], name
+
+
+def test_draw_face_rejects_valence_outside_range() -> None:
+    with pytest.raises(ValueError, match="valence"):
+        draw_face(1.5, np.random.default_rng(0))
+
+
+def test_expression_follows_valence() -> None:
+    """Happy: mouth corners above its centre; sad: below, and the brows' inner ends raised."""
+    who = synthetic._identity(np.random.default_rng(5))
+    for valence, corners_up in ((0.8, True), (-0.8, False)):
+        upper, _, _ = synthetic._mouth_outline(who, valence)
+        corner_y, centre_y = upper[0, 1], upper[len(upper) // 2, 1]
+        assert (corner_y < centre_y) == corners_up  # y grows downwards
+    for side in (-1, 1):
+        sad = synthetic._brow_outline(who, -0.8, side)
+        calm = synthetic._brow_outline(who, 0.0, side)
+        assert sad[0, 1] < calm[0, 1] - 0.1  # the inner end (first point) is lifted
+
+
+def test_sample_faces_shapes_and_labels() -> None:
+    sample = sample_faces(12, seed=3, size=40)
+    assert sample.images.shape == (12, 40, 40, 3) and sample.images.dtype == np.uint8
+    assert len(sample) == 12 and len(sample.landmarks) == 12
+    assert set(np.unique(sample.true_labels)) == {0, 1}
+    assert np.sum(sample.true_labels == 0) == 6  # balanced classes
+    for marks in sample.landmarks:
+        check_inside(marks, 40, 40)
+
+
+def test_valence_sign_drives_label_without_noise() -> None:
+    sample = sample_faces(30, seed=5, size=24, label_noise=0.0)
+    np.testing.assert_array_equal(sample.labels, sample.true_labels)
+    np.testing.assert_array_equal(sample.true_labels, (sample.valence < 0).astype(int))
+    assert CLASS_NAMES[0] == "happy" and np.all(sample.valence[sample.labels == 0] > 0)
+
+
+def test_label_noise_rate_is_close_to_the_requested_rate() -> None:
+    sample = sample_faces(400, seed=8, size=16, label_noise=0.25)
+    rate = np.mean(sample.labels != sample.true_labels)
+    assert 0.18 < rate < 0.32  # +- 3 standard deviations of a binomial(400, 0.25) share
+
+
+def test_sample_faces_is_deterministic_and_seeds_do_not_overlap() -> None:
+    first = sample_faces(8, seed=1, size=32)
+    again = sample_faces(8, seed=1, size=32)
+    other = sample_faces(8, seed=2, size=32)
+    np.testing.assert_array_equal(first.images, again.images)
+    hashes = {image.tobytes() for image in first.images}
+    assert not hashes & {image.tobytes() for image in other.images}
+    assert not set(first.valence) & set(other.valence)
+
+
+def test_every_kind_is_in_every_class_zip(downloads: Path) -> None:
+    rows = read_rows(downloads)
+    for label in CLASS_NAMES:
+        kinds = {row["kind"] for row in rows if row["class"] == label}
+        assert kinds == set(synthetic.ALL_KINDS), label
+
+
+def test_csv_rows_match_zip_members(downloads: Path) -> None:
+    rows = read_rows(downloads)
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    for label in CLASS_NAMES:
+        names = [row["file"] for row in rows if row["class"] == label]
+        zipped = members(downloads, label)
+        assert names == list(zipped)
+        assert len({name.lower() for name in names}) == len(names)
+        assert all("/" not in name and "\\" not in name for name in names)
+    faces = [row for row in rows if row["kind"] == "face"]
+    assert len(faces) == 2 * (FACES - len(synthetic.VARIANT_KINDS))
+
+
+def test_files_decode_as_their_kind_says(downloads: Path) -> None:
+    rows = read_rows(downloads)
+    for label in CLASS_NAMES:
+        zipped = members(downloads, label)
+        for row in (r for r in rows if r["class"] == label):
+            check_file(row, zipped[row["file"]], downloads)
+
+
+def check_file(row: dict[str, str], data: bytes, folder: Path) -> None:
+    """One file's bytes agree with its kind, size and landmarks."""
+    kind = row["kind"]
+    if kind == "zero_byte":
+        assert data == b""
+        return
+    if kind == "svg":
+        assert data.startswith(b"<svg") and row["width"] == ""
+        return
+    if kind == "html_as_jpg":
+        assert data.startswith(b"<!DOCTYPE html>") and row["file"].lower().endswith(".jpg")
+        return
+    if kind == "truncated_jpeg":
+        assert data.startswith(b"\xff\xd8") and not data.endswith(b"\xff\xd9")
+        with pytest.raises(OSError):
+            Image.open(io.BytesIO(data)).load()
+        return
+    picture = Image.open(io.BytesIO(data))
+    picture.load()
+    shown = ImageOps.exif_transpose(picture)
+    width, height = int(row["width"]), int(row["height"])
+    assert shown.size == (width, height), row
+    check_inside(landmarks_from_row(row), width, height)
+    assert row["label_flipped"] == str(int(row["true_class"] != row["class"]))
+    assert (float(row["valence"]) > 0) == (row["true_class"] == "happy")
+    expected_mode = {"cmyk_jpeg": "CMYK", "rgba_png": "RGBA"}
+    if kind in expected_mode:
+        assert picture.mode == expected_mode[kind]
+    if kind == "rgba_png":
+        alpha = np.asarray(picture)[..., 3]
+        assert alpha.min() == 0 and alpha.max() == 255
+    if kind == "png16":
+        assert data[24] == 16  # the IHDR bit depth
+    if kind == "gif":
+        assert picture.format == "GIF" and picture.n_frames >= 2
+    if kind == "webp":
+        assert picture.format == "WEBP"
+    if kind == "exif_rotated":
+        assert picture.getexif().get(0x0112) in (3, 6, 8)
+    if kind == "thumbnail":
+        assert max(width, height) <= THUMBNAIL_MAX
+    if kind in ("face", "near_duplicate", "exif_rotated", "cmyk_jpeg", "gif", "png16"):
+        assert min(width, height) >= MIN_SIDE
+    if kind.endswith("duplicate"):
+        source_class, source_name = row["duplicate_of"].split("/", 1)
+        original = members(folder, source_class)[source_name]
+        if kind == "near_duplicate":
+            assert source_class == row["class"] and original != data
+            assert width * height < np.prod(Image.open(io.BytesIO(original)).size)
+        else:
+            assert original == data
+            assert (source_class == row["class"]) == (kind == "exact_duplicate")
+
+
+def test_some_labels_are_wrong_in_the_full_profile_counts() -> None:
+    counts = synthetic.kind_counts(155)
+    rejected = sum(counts[kind] for kind in synthetic.REJECTED_KINDS)
+    total = 155 + rejected + counts["cross_class_duplicate"]
+    assert 175 <= total <= 185
+    assert 0.12 <= (rejected + counts["cross_class_duplicate"]) / total <= 0.17
+    assert round(synthetic.LABEL_NOISE * 155) >= 3
+
+
+def test_generation_is_deterministic_for_a_seed(downloads: Path, tmp_path: Path) -> None:
+    again = generate_downloads(tmp_path / "again", FACES, SEED)
+    for name in ("happy.zip", "sad.zip", CSV_NAME):
+        assert (again / name).read_bytes() == (downloads / name).read_bytes(), name
+    other = generate_downloads(tmp_path / "other", FACES, SEED + 1)
+    assert (other / "happy.zip").read_bytes() != (downloads / "happy.zip").read_bytes()
+
+
+def test_too_few_faces_for_every_kind_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="faces_per_class"):
+        generate_downloads(tmp_path, 3, SEED)
+
+
+def test_landmarks_from_row_is_empty_without_a_face(downloads: Path) -> None:
+    rows = read_rows(downloads)
+    svg = next(row for row in rows if row["kind"] == "svg")
+    assert landmarks_from_row(svg) == {}
+    face = next(row for row in rows if row["kind"] == "face")
+    assert set(landmarks_from_row(face)) == {"left_eye", "right_eye", "mouth", "brows", "face"}
+
+
+def test_ensure_downloads_generates_once_and_again_for_new_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / name)
+    profile = profiles.Profile("tiny", FACES, 32, 1, 4, 10, seed=SEED)
+    folder = ensure_downloads(profile)
+    assert folder == tmp_path / "tiny" / "downloads"
+    made = (folder / "happy.zip").stat().st_mtime_ns
+    calls = []
+    monkeypatch.setattr(synthetic, "generate_downloads", lambda *a: calls.append(a))
+    assert ensure_downloads(profile) == folder and calls == []
+    assert (folder / "happy.zip").stat().st_mtime_ns == made
+    monkeypatch.undo()
+    monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / name)
+    reseeded = profiles.Profile("tiny", FACES, 32, 1, 4, 10, seed=SEED + 1)
+    ensure_downloads(reseeded)
+    assert '"seed": 8' in (folder / synthetic.STAMP_NAME).read_text()
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["downloads"]
