@@ -244,7 +244,7 @@ def grad_cam(
     """
     import keras
     import tensorflow as tf
-    from tqdm.auto import trange
+    from tqdm import trange  # a text bar: tqdm.auto wants ipywidgets in notebooks
 
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
@@ -333,7 +333,7 @@ def plot_saliency(
 
     count = len(images)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 3.0 * rows + 0.4), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < count:
@@ -450,3 +450,25 @@ def mean_interval(values: np.ndarray, confidence_z: float = 1.96) -> tuple[float
     mean = float(values.mean())
     half = confidence_z * float(values.std(ddof=1)) / math.sqrt(len(values))
     return mean, mean - half, mean + half
+
+
+def channel_correlations(maps: np.ndarray, references: Mapping[str, np.ndarray]):
+    """Pearson correlation of each channel's map with each reference image (NaN: silent channel)."""
+    import pandas as pd
+
+    if maps.ndim != 3:
+        raise ValueError(f"expected feature maps (height, width, channels), got {maps.shape}")
+    table = {}
+    for name, reference in references.items():
+        if np.shape(reference) != maps.shape[:2]:
+            raise ValueError(
+                f"reference {name!r} is {np.shape(reference)}, the maps are {maps.shape[:2]}"
+            )
+        flat = np.ravel(reference)
+        table[f"corr. with {name}"] = [
+            float(np.corrcoef(maps[..., c].ravel(), flat)[0, 1])
+            if maps[..., c].std() > 0 and flat.std() > 0
+            else math.nan
+            for c in range(maps.shape[-1])
+        ]
+    return pd.DataFrame(table, index=pd.RangeIndex(maps.shape[-1], name="channel"))

@@ -212,3 +212,14 @@ def test_grad_cam_batches_give_the_same_maps() -> None:
     np.testing.assert_allclose(p_whole, p_pieces, atol=1e-6)
     with pytest.raises(ValueError, match="targets"):
         inspection.grad_cam(model, images, target=[0, 1])
+
+
+def test_channel_correlations_known_signs_and_silent_channels() -> None:
+    ramp = np.tile(np.arange(6.0), (5, 1))
+    maps = np.stack([ramp, -2 * ramp + 1, np.zeros_like(ramp)], axis=-1)
+    table = inspection.channel_correlations(maps, {"ramp": ramp})
+    assert table["corr. with ramp"].iloc[0] == pytest.approx(1.0)
+    assert table["corr. with ramp"].iloc[1] == pytest.approx(-1.0)
+    assert math.isnan(table["corr. with ramp"].iloc[2])
+    with pytest.raises(ValueError, match="reference"):
+        inspection.channel_correlations(maps, {"small": ramp[:2]})
