@@ -346,10 +346,12 @@ def plot_resize_effect(path: Path, size: int) -> Figure:
     resized = split.decode_and_resize(str(path), size).numpy()
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
     left.imshow(original)
+    left.grid(False)
     left.set(
         title=f"stored: {original.shape[1]} x {original.shape[0]}", xlabel="x (px)", ylabel="y (px)"
     )
     right.imshow(np.clip(resized, 0, 255).astype("uint8"))
+    right.grid(False)
     right.set(title=f"model input: {size} x {size}", xlabel="x (px)", ylabel="y (px)")
     fig.tight_layout()
     return fig
@@ -363,10 +365,12 @@ def plot_mean_faces(means: dict[str, np.ndarray]) -> Figure:
     fig, axes = plt.subplots(1, len(names) + 1, figsize=(3.2 * (len(names) + 1), 3.4))
     for ax, name in zip(axes, names, strict=False):
         ax.imshow(means[name], cmap="gray", vmin=0, vmax=1)
+        ax.grid(False)
         ax.set(title=f"mean {name}", xlabel="x", ylabel="y")
     difference = means[names[0]] - means[names[-1]]
     bound = float(np.abs(difference).max()) or 1.0
     image = axes[-1].imshow(difference, cmap="coolwarm", vmin=-bound, vmax=bound)
+    axes[-1].grid(False)
     axes[-1].set(title=f"{names[0]} - {names[-1]}", xlabel="x", ylabel="y")
     fig.colorbar(image, ax=axes[-1], fraction=0.046)
     fig.tight_layout()
@@ -413,8 +417,10 @@ def plot_projection(pca: PCA, thumbs: Thumbnails) -> Figure:
     return fig
 
 
-def plot_suspicious(clean_dir: Path, suspects: pd.DataFrame, columns: int = 4) -> Figure:
-    """The suspicious images with their folder's label and what their neighbours say."""
+def plot_suspicious(
+    clean_dir: Path, suspects: pd.DataFrame, columns: int = 4, title: str = "Suspicious labels"
+) -> Figure:
+    """Images (rows with path, label) titled with their label and, if known, their neighbours' vote."""
     import matplotlib.pyplot as plt
     from PIL import Image
 
@@ -425,12 +431,11 @@ def plot_suspicious(clean_dir: Path, suspects: pd.DataFrame, columns: int = 4) -
     for ax, (_, row) in zip(axes.flat, suspects.iterrows(), strict=False):
         with Image.open(Path(clean_dir) / row["path"]) as image:
             ax.imshow(np.asarray(image.convert("RGB")))
-        ax.set_title(
-            f"labelled {row['label']}\nneighbours: {row['neighbours_say']} "
-            f"({row['disagreement']:.0%})",
-            fontsize=9,
-        )
-    fig.suptitle("Suspicious labels", fontweight="bold")
+        caption = f"labelled {row['label']}"
+        if "neighbours_say" in row.index:
+            caption += f"\nneighbours: {row['neighbours_say']} ({row['disagreement']:.0%})"
+        ax.set_title(caption, fontsize=9)
+    fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig
 
