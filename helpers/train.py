@@ -155,7 +155,7 @@ class EpochBar(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, description: str) -> None:
         super().__init__()
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, desc=description, unit="epoch")
 
