@@ -60,6 +60,14 @@ the centre of the top-left pixel (so ``image[round(y), round(x)]``); boxes are
 the eye on the image's left in the upright face (the person's right eye).
 ``draw_face`` returns the same landmarks as a dict, plus ``left_brow``, ``right_brow`` and
 ``nose`` (a point).
+
+Difficulty: the constants under "Difficulty" below were tuned so that a linear model on 32 x 32
+grey thumbnails stays well short of the book's small CNN (about 70% against about 87%
+validation accuracy, measured once when they were set): faces are roughly centred, as in
+portrait photos, because the CNN's Flatten + Dense head cannot cope with large shifts.
+
+Random streams: every face draws from its own stream keyed by (seed, purpose, index), so the
+download set and ``sample_faces`` never share a face, and two seeds never share one either.
 """
 
 from __future__ import annotations
@@ -128,7 +136,7 @@ KIND_RATES: dict[str, float] = {
 }
 KIND_RATE_BASE = 155
 ASPECTS = (1.0, 5 / 4, 4 / 3, 3 / 2, 16 / 9)  # longer / shorter side of the web photos
-ASPECT_SHARES = (0.3, 0.2, 0.3, 0.15, 0.05)
+ASPECT_SHARES = (0.45, 0.2, 0.25, 0.08, 0.02)
 PLAIN_FORMAT_SHARE = {"PNG": 0.07, "BMP": 0.03}  # the rest of the plain faces are JPEG
 
 # Difficulty: how strong the expression is against the nuisance (calibrated, see the report).
@@ -139,13 +147,13 @@ BACKGROUND_BLUR = 0.6  # share of photo backgrounds that are out of focus
 MOUTH_WIDTH = (0.34, 0.44)  # mouth half-width, in face half-widths
 MOUTH_CURVE = 0.3  # corner height above the mouth's centre at valence 1, in face half-widths
 LIP_WIDTH = 0.035
-MOUTH_OPEN = 0.3  # the opening of a very happy mouth, in face half-widths
+MOUTH_OPEN = 0.35  # the opening of a very happy mouth, in face half-widths
 HEAD_MARGIN = 1.45  # distance kept from the image border, in face half-heights
 POSITION_JITTER = 0.04  # how far the face may be off centre, as a share of the shorter side
 MAX_BLUR = 0.8  # Gaussian blur sigma, in pixels of a 200 px image
 MAX_NOISE = 6.0  # sensor noise sigma, in grey levels
-CLEAR_SHARE = 0.93  # share of faces with a clear expression, |valence| >= CLEAR_MIN
-CLEAR_MIN = 0.4
+CLEAR_SHARE = 0.92  # share of faces with a clear expression, |valence| >= CLEAR_MIN
+CLEAR_MIN = 0.5
 
 POINTS = ("left_eye", "right_eye")
 BOXES = ("mouth", "brows", "face")
@@ -666,7 +674,7 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 def _words(rng: np.random.Generator, mood: str, n: int) -> str:
     """Hyphenated words of a stock-photo title."""
-    picks = [mood, str(rng.choice(SUBJECTS))] + [str(w) for w in rng.choice(EXTRAS, n)]
+    picks = [mood, str(rng.choice(SUBJECTS))] + [str(w) for w in rng.choice(EXTRAS, n, False)]
     return "-".join(picks)
 
 
@@ -875,7 +883,7 @@ def kind_counts(faces_per_class: int) -> dict[str, int]:
 def _face_size(rng: np.random.Generator) -> tuple[int, int]:
     """A web photo's (width, height): varied aspect, shorter side >= MIN_SIDE."""
     longer = int(rng.integers(240, MAX_SIDE + 1))
-    aspect = float(rng.choice(ASPECTS, p=ASPECT_SHARES)) * rng.uniform(0.97, 1.03)
+    aspect = max(1.0, float(rng.choice(ASPECTS, p=ASPECT_SHARES)) * rng.uniform(0.97, 1.03))
     shorter = max(MIN_SIDE, int(round(longer / aspect)))
     return (longer, shorter) if rng.random() < 0.6 else (shorter, longer)
 

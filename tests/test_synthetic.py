@@ -16,6 +16,7 @@ from helpers.synthetic import (
     CLASS_NAMES,
     CSV_COLUMNS,
     CSV_NAME,
+    MAX_SIDE,
     MIN_SIDE,
     THUMBNAIL_MAX,
     draw_face,
@@ -191,7 +192,7 @@ def check_file(row: dict[str, str], data: bytes, folder: Path) -> None:
     if kind == "thumbnail":
         assert max(width, height) <= THUMBNAIL_MAX
     if kind in ("face", "near_duplicate", "exif_rotated", "cmyk_jpeg", "gif", "png16"):
-        assert min(width, height) >= MIN_SIDE
+        assert min(width, height) >= MIN_SIDE and max(width, height) <= MAX_SIDE
     if kind.endswith("duplicate"):
         source_class, source_name = row["duplicate_of"].split("/", 1)
         original = members(folder, source_class)[source_name]
