@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -204,14 +205,24 @@ def start_run(
     scratch = Path(tempfile.mkdtemp(prefix=f".run-{config.run_name}-", dir=profile.artifacts))
     meter = ThroughputMeter(train_images)
     run = Run(profile, config, model, scratch, train_images, meter)
-    run.callbacks = [
-        keras.callbacks.TensorBoard(log_dir=str(run.scratch_logs)),
+    if tensorboard_missing():
+        print("TensorBoard logs skipped: the tensorboard package is not installed.")
+    else:
+        run.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.scratch_logs)))
+    run.callbacks += [
         keras.callbacks.ModelCheckpoint(
             str(run.scratch_checkpoint), monitor="val_loss", mode="min", save_best_only=True
         ),
         meter,
     ]
     return run
+
+
+def tensorboard_missing() -> bool:
+    """True when the tensorboard package, which Keras's TensorBoard callback needs, is absent."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is None
 
 
 # --- finishing a run: best epoch, files moved into place ---------------------------------------
@@ -322,7 +333,8 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
     }
     _write_text(table.to_csv(index=False), result.history_csv)
     _write_text(json.dumps(summary, indent=2) + "\n", result.history_json)
-    _replace_folder(run.scratch_logs, result.log_dir)
+    if run.scratch_logs.is_dir():
+        _replace_folder(run.scratch_logs, result.log_dir)
     result.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     os.replace(run.scratch_checkpoint, result.checkpoint)
     if result.model_path is not None:
@@ -512,6 +524,34 @@ def read_curves(history: pd.DataFrame, val_images: int) -> str:
             "the model has not learned to tell the classes apart from this little data."
         )
     return " ".join(lines)
+
+
+def h5_save_warnings(path: Path) -> list[str]:
+    """What Keras logs when a (tiny) model is saved in the legacy .h5 format; the file is removed."""
+    import logging
+
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    tiny = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    logger, handler = logging.getLogger("absl"), Keep(logging.WARNING)
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # keep the message out of the notebook's stderr: we print it
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # h5py's NumPy 2 chatter, not Keras's message
+            tiny.save(path)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        Path(path).unlink(missing_ok=True)
+    return messages
 
 
 def load_stamp(profile: Profile) -> dict[str, Any]:

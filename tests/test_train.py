@@ -112,3 +112,10 @@ def test_bad_settings_are_refused(tiny) -> None:
         train.run_config(profile, run_name="../x")
     with pytest.raises(FileNotFoundError, match="not been trained"):
         train.load_history(profile, "never")
+
+
+def test_h5_save_warns_legacy_and_leaves_no_file(tmp_path) -> None:
+    path = tmp_path / "legacy.h5"
+    messages = train.h5_save_warnings(path)
+    assert any("legacy" in message for message in messages)
+    assert not path.exists()
