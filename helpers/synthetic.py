@@ -92,7 +92,7 @@ from PIL import Image
 
 from helpers.profiles import Profile
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump whenever the output changes, so ensure_downloads regenerates
 CLASS_NAMES: tuple[str, str] = ("happy", "sad")
 LABEL_NOISE = 0.03
 MIN_SIDE = 160
