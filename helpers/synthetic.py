@@ -898,7 +898,9 @@ def _scale_landmarks(marks: Landmarks, sx: float, sy: float) -> Landmarks:
     return scaled
 
 
-def _resized(image: np.ndarray, marks: Landmarks, width: int, height: int):
+def _resized(
+    image: np.ndarray, marks: Landmarks, width: int, height: int
+) -> tuple[np.ndarray, Landmarks]:
     """An image and its landmarks resized to (width, height)."""
     h, w = image.shape[:2]
     small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
@@ -971,7 +973,15 @@ def _class_files(label: str, faces_per_class: int, seed: int) -> list[_File]:
     return [files[i] for i in rng.permutation(len(files))]
 
 
-def _junk(label, counts, seed, index, names, files, sources) -> list[_File]:
+def _junk(
+    label: str,
+    counts: dict[str, int],
+    seed: int,
+    index: int,
+    names: _Names,
+    files: list[_File],
+    sources: list[tuple[_File, np.ndarray]],
+) -> list[_File]:
     """The rejected kinds of one class: icons, pages, broken files, small and repeated faces."""
     rng = _rng(seed, _DOWNLOADS_STREAM, index, 3)
     junk: list[_File] = []
