@@ -253,10 +253,21 @@ def decode_and_resize(path: tf.Tensor | str | Path, size: int) -> tf.Tensor:
     """Read, decode to RGB and resize to (size, size, 3) float32 in [0, 255], like Keras's loader."""
     import tensorflow as tf
 
-    if isinstance(path, str | Path):
+    if isinstance(path, str | Path):  # a file named from Python: check it and say what is wrong
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such image file")
-        path = str(path)
+        try:
+            return _decode_and_resize(tf.constant(str(path)), size)
+        except tf.errors.InvalidArgumentError as error:
+            reason = error.message.splitlines()[0]
+            raise ValueError(f"{path}: cannot be decoded as an image ({reason})") from None
+    return _decode_and_resize(path, size)
+
+
+def _decode_and_resize(path: tf.Tensor, size: int) -> tf.Tensor:
+    """The decoding and the one resize (bilinear, aspect ratio not kept), on a path tensor."""
+    import tensorflow as tf
+
     data = tf.io.read_file(path)
     image = tf.image.decode_image(data, channels=3, expand_animations=False)
     image = tf.image.resize(image, (size, size), method="bilinear")
@@ -288,9 +299,8 @@ def pipeline(
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(list(paths), tf.string), tf.constant(list(labels), tf.int32))
     )
-    dataset = dataset.map(
-        lambda p, y: (decode_and_resize(p, size), y), num_parallel_calls=tf.data.AUTOTUNE
-    ).cache()
+    load = tf.autograph.experimental.do_not_convert(lambda p, y: (_decode_and_resize(p, size), y))
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -180,9 +180,13 @@ def test_decode_and_resize_matches_keras_loader(clean_dir: Path) -> None:
     assert data.class_names == ["happy", "sad"]
 
 
-def test_decode_and_resize_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_decode_and_resize_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such image file"):
         split.decode_and_resize(str(tmp_path / "absent.png"), 8)
+    broken = tmp_path / "page.png"
+    broken.write_text("<html>not a picture</html>")
+    with pytest.raises(ValueError, match="page.png: cannot be decoded as an image"):
+        split.decode_and_resize(broken, 8)
 
 
 def test_datasets_follow_the_split(clean_dir: Path) -> None:
