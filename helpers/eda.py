@@ -484,16 +484,49 @@ def measure_in_child(folder: Path, method: str, image_size: int, batch_size: int
         return pool.apply(measure_stats, (str(folder), method, image_size, batch_size))
 
 
-def scaled_profile(profile_name: str, factor: int) -> Any:
-    """A copy of a profile with `factor` times as many faces, in its own data folder."""
-    import dataclasses
+def ensure_scaled_images(profile_name: str = "full", factor: int = 10, chunk: int = 100) -> Path:
+    """data/<P>-x<factor>/clean/: factor times P's clean image count, faces from helpers.synthetic."""
+    import json
+    import shutil
+    import tempfile
 
+    from PIL import Image
+    from tqdm import tqdm
+
+    from helpers import clean, synthetic
+    from helpers.paths import data_dir
     from helpers.profiles import get_profile
 
     base = get_profile(profile_name)
-    return dataclasses.replace(
-        base, name=f"{base.name}-x{factor}", faces_per_class=base.faces_per_class * factor
-    )
+    sizes = image_sizes(clean.ensure_clean(base))
+    count = len(sizes) * factor
+    side = int(np.median(sizes[["width", "height"]].to_numpy()))  # a typical clean image's side
+    stamp = {
+        "images": count,
+        "side": side,
+        "seed": base.seed,
+        "generator": synthetic.GENERATOR_VERSION,
+    }
+    folder = data_dir(f"{base.name}-x{factor}") / "clean"
+    stamp_file = folder / "bench-stamp.json"
+    if stamp_file.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".clean-", dir=folder.parent))
+    try:
+        for start in tqdm(range(0, count, chunk), desc=f"drawing {count} faces", unit="chunk"):
+            sample = synthetic.sample_faces(min(chunk, count - start), base.seed + start, side)
+            for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
+                target = work / synthetic.CLASS_NAMES[int(label)] / f"face{start + offset:06d}.png"
+                target.parent.mkdir(exist_ok=True)
+                Image.fromarray(image).save(target)
+        (work / "bench-stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        work.rename(folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return folder
 
 
 def benchmark_streaming_stats(
@@ -506,8 +539,7 @@ def benchmark_streaming_stats(
     base = get_profile(profile_name)
     rows = []
     for scale in (1, factor):
-        profile = base if scale == 1 else scaled_profile(profile_name, scale)
-        folder = clean.ensure_clean(profile)
+        folder = clean.ensure_clean(base) if scale == 1 else ensure_scaled_images(base.name, scale)
         methods = ["streaming"] + (["concatenate (original)"] if scale <= original_up_to else [])
         for method in methods:
             key = "streaming" if method == "streaming" else "concatenate"
