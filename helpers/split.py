@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SUBSETS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
-NEAR_DUPLICATE_BITS = 8  # looser than cleaning's 6 bits; different faces here differ in 12 or more
+NEAR_DUPLICATE_BITS = 6  # the same net as cleaning (helpers.clean.NEAR_THRESHOLD)
 SPLIT_VERSION = 1  # bump when the splitting rules change, so every split.csv is rebuilt
 SPLIT_FILE = "split.csv"
 SPLIT_META = "split.json"
