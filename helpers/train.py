@@ -455,6 +455,7 @@ def load_run(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
 def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = None) -> Any:
     """Accuracy and loss per epoch, training (solid) against validation (dashed), for each run."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -471,11 +472,12 @@ def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = Non
             if best and name in best:
                 axis.axvline(best[name], color=colour, linestyle=":", linewidth=1)
     for axis, metric in zip(axes, ("Accuracy", "Loss"), strict=True):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(f"{metric} per epoch")
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric.lower())
     axes[0].set_ylim(0, 1.02)
-    axes[1].legend(loc="best", fontsize="small")
+    axes[1].legend(loc="upper right", fontsize="small", framealpha=0.9)
     figure.suptitle("Learning curves (dotted line: epoch with the lowest validation loss)")
     figure.tight_layout()
     return figure
@@ -504,14 +506,22 @@ def read_curves(history: pd.DataFrame, val_images: int) -> str:
         "those are the weights kept."
     )
     rise = last["val_loss"] / best["val_loss"] - 1
-    if int(best["epoch"]) < epochs and rise > 0.1:
+    after = epochs - int(best["epoch"])
+    if after >= 3 and rise > 0.1:
         lines.append(
-            f"After it, validation loss rose by {rise:.0%} while training loss went from "
-            f"{best['loss']:.3f} to {last['loss']:.3f}: the model kept fitting the training "
-            "images without improving on new ones, which is what overfitting looks like."
+            f"In the {after} epochs after it, validation loss rose by {rise:.0%} while training "
+            f"loss went from {best['loss']:.3f} to {last['loss']:.3f}: the model kept fitting "
+            "the training images without improving on new ones, which is what overfitting "
+            "looks like."
         )
-    elif int(best["epoch"]) == epochs:
+    elif after == 0:
         lines.append("Validation loss was still falling at the last epoch: more epochs may help.")
+    elif after <= 2:
+        lines.append(
+            f"The lowest validation loss came {after} epoch(s) before the end, so the model was "
+            "still improving on new images late in training; a rise over so few epochs is not "
+            "yet a trend."
+        )
     gap = last["accuracy"] - last["val_accuracy"]
     if gap * val_images > 3:
         lines.append(
