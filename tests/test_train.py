@@ -119,3 +119,35 @@ def test_h5_save_warns_legacy_and_leaves_no_file(tmp_path) -> None:
     messages = train.h5_save_warnings(path)
     assert any("legacy" in message for message in messages)
     assert not path.exists()
+
+
+def history(val_loss: list[float]) -> pd.DataFrame:
+    """A made-up history whose training loss falls steadily, with the given validation losses."""
+    epochs = len(val_loss)
+    return pd.DataFrame(
+        {
+            "epoch": range(1, epochs + 1),
+            "loss": np.linspace(0.7, 0.1, epochs),
+            "accuracy": np.linspace(0.5, 1.0, epochs),
+            "val_loss": val_loss,
+            "val_accuracy": np.linspace(0.5, 0.9, epochs),
+        }
+    )
+
+
+def test_read_curves_names_overfitting_only_when_it_lasts() -> None:
+    rising = train.read_curves(history([0.7, 0.5, 0.4, 0.5, 0.6, 0.7, 0.8]), val_images=40)
+    assert "lowest at epoch 3 of 7" in rising and "overfitting" in rising
+    falling = train.read_curves(history([0.7, 0.6, 0.5, 0.4, 0.3]), val_images=40)
+    assert "still falling" in falling and "overfitting" not in falling
+    late = train.read_curves(history([0.7, 0.6, 0.5, 0.4, 0.6]), val_images=40)
+    assert "not yet a trend" in late and "overfitting" not in late
+    short = train.read_curves(history([0.7, 0.6]), val_images=40)
+    assert "no trend" in short
+
+
+def test_plot_curves_draws_both_metrics_for_each_run() -> None:
+    figure = train.plot_curves({"a": history([0.7, 0.6, 0.5]), "b": history([0.6, 0.5, 0.6])})
+    accuracy, loss = figure.axes
+    assert len(accuracy.lines) == len(loss.lines) == 4
+    assert accuracy.get_xlabel() == loss.get_xlabel() == "epoch"
