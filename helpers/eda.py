@@ -35,14 +35,14 @@ class RunningStats:
 
     def update(self, batch: np.ndarray) -> RunningStats:
         """Fold one batch (..., channels) in: memory stays one batch, whatever the data set's size."""
-        values = np.asarray(batch, dtype=np.float64)
+        values = np.asarray(batch)
         values = values.reshape(-1, values.shape[-1])
         if values.shape[0] == 0:
             return self
-        other = RunningStats(
-            values.shape[0], values.mean(axis=0), ((values - values.mean(axis=0)) ** 2).sum(axis=0)
-        )
-        return self.merge(other)
+        mean = values.mean(axis=0, dtype=np.float64)  # float64 accumulators, no float64 copy
+        deviations = values - mean.astype(values.dtype if values.dtype.kind == "f" else np.float64)
+        m2 = np.square(deviations, out=deviations).sum(axis=0, dtype=np.float64)
+        return self.merge(RunningStats(values.shape[0], mean, m2))
 
     def merge(self, other: RunningStats) -> RunningStats:
         """Combine two partial results as if their values had been seen together."""
@@ -81,7 +81,8 @@ def streaming_channel_stats(
     """Per-channel mean and std in one pass over batches, memory flat (values multiplied by scale)."""
     stats = RunningStats()
     for item in dataset:
-        stats.update(images_of(item) * scale)
+        images = images_of(item)
+        stats.update(images * scale if scale != 1 else images)
     if stats.count == 0:
         raise ValueError("the data set yielded no images")
     return stats.mean, stats.std
