@@ -633,8 +633,33 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
-def sample_faces(n: int, seed: int, size: int, label_noise: float = LABEL_NOISE) -> FaceSample:
-    """n fresh faces (balanced classes, labels flipped with probability label_noise)."""
+def _as_downloaded(
+    valence: float, rng: np.random.Generator, size: int
+) -> tuple[np.ndarray, Landmarks]:
+    """A face drawn the way the downloads are (web size and aspect, JPEG), resized to size x size.
+
+    The resize is bilinear without antialiasing, like the training pipeline's, so a fresh sample
+    comes from the same distribution as the test split, not from a cleaner one.
+    """
+    width, height = _face_size(rng)
+    image, marks, _ = render_face(valence, rng, width, height)
+    quality = int(rng.integers(55, 96))
+    decoded = cv2.imdecode(np.frombuffer(encode_image(image, "JPEG", quality), np.uint8), 1)
+    image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    square = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    marks = _scale_landmarks(marks, size / width, size / height)
+    return square, _clip_landmarks(marks, size, size)
+
+
+def sample_faces(
+    n: int, seed: int, size: int, label_noise: float = LABEL_NOISE, like_downloads: bool = True
+) -> FaceSample:
+    """n fresh faces (balanced classes, labels flipped with probability label_noise).
+
+    With like_downloads (the default) each face is drawn at a web photo's size and aspect,
+    JPEG-compressed and squashed to size x size as the training pipeline does; without it, faces
+    are drawn square at size x size directly.
+    """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     if not 0.0 <= label_noise <= 1.0:
@@ -649,7 +674,10 @@ def sample_faces(n: int, seed: int, size: int, label_noise: float = LABEL_NOISE)
     for i in range(n):
         face_rng = _rng(seed, _SAMPLE_STREAM, i)
         valence[i] = sample_valence(face_rng, int(true_labels[i]))
-        images[i], marks = draw_face(valence[i], face_rng, size)
+        if like_downloads:
+            images[i], marks = _as_downloaded(valence[i], face_rng, size)
+        else:
+            images[i], marks = draw_face(valence[i], face_rng, size)
         landmarks.append(marks)
     return FaceSample(images, labels.astype(int), true_labels.astype(int), valence, landmarks)
 

@@ -89,14 +89,28 @@ def test_expression_follows_valence() -> None:
         assert sad[0, 1] < calm[0, 1] - 0.1  # the inner end (first point) is lifted
 
 
-def test_sample_faces_shapes_and_labels() -> None:
-    sample = sample_faces(12, seed=3, size=40)
+@pytest.mark.parametrize("like_downloads", [True, False])
+def test_sample_faces_shapes_and_labels(like_downloads: bool) -> None:
+    sample = sample_faces(12, seed=3, size=40, like_downloads=like_downloads)
     assert sample.images.shape == (12, 40, 40, 3) and sample.images.dtype == np.uint8
     assert len(sample) == 12 and len(sample.landmarks) == 12
     assert set(np.unique(sample.true_labels)) == {0, 1}
     assert np.sum(sample.true_labels == 0) == 6  # balanced classes
     for marks in sample.landmarks:
         check_inside(marks, 40, 40)
+
+
+def test_fresh_faces_are_squashed_like_the_downloads() -> None:
+    """A downloads-like face has the web photos' aspect ratios, so its face box is not square."""
+    squashed = sample_faces(16, seed=4, size=64).landmarks
+    square = sample_faces(16, seed=4, size=64, like_downloads=False).landmarks
+
+    def aspect(marks: dict) -> float:
+        x0, y0, x1, y1 = marks["face"]
+        return (x1 - x0) / (y1 - y0)
+
+    spread = np.std([aspect(m) for m in squashed])
+    assert spread > 2 * np.std([aspect(m) for m in square])
 
 
 def test_valence_sign_drives_label_without_noise() -> None:
@@ -107,7 +121,7 @@ def test_valence_sign_drives_label_without_noise() -> None:
 
 
 def test_label_noise_rate_is_close_to_the_requested_rate() -> None:
-    sample = sample_faces(400, seed=8, size=16, label_noise=0.25)
+    sample = sample_faces(400, seed=8, size=16, label_noise=0.25, like_downloads=False)
     rate = np.mean(sample.labels != sample.true_labels)
     assert 0.18 < rate < 0.32  # +- 3 standard deviations of a binomial(400, 0.25) share
 
