@@ -402,17 +402,15 @@ def split_landmark_set(profile, subset: str = "test") -> LandmarkSet:
     return LandmarkSet(np.stack(images), labels, landmarks, f"{subset} split ({len(rows)} faces)")
 
 
-def fresh_landmark_set(n: int, seed: int, size: int, draw_size: int = 256) -> LandmarkSet:
-    """n new generated faces, drawn at draw_size then resized to size, with their boxes."""
-    import tensorflow as tf
-
+def fresh_landmark_set(n: int, seed: int, size: int) -> LandmarkSet:
+    """n new generated faces at the model's input size, drawn and squashed like the downloads."""
     from helpers import synthetic
 
-    sample = synthetic.sample_faces(n, seed, draw_size)
-    images = tf.image.resize(tf.cast(sample.images, tf.float32), (size, size)).numpy()
-    factor = size / draw_size
-    landmarks = [scale_landmarks(marks, factor, factor) for marks in sample.landmarks]
-    return LandmarkSet(images, np.asarray(sample.labels), landmarks, f"fresh sample ({n} faces)")
+    sample = synthetic.sample_faces(n, seed, size)
+    images = sample.images.astype(np.float32)
+    return LandmarkSet(
+        images, np.asarray(sample.labels), sample.landmarks, f"fresh sample ({n} faces)"
+    )
 
 
 def region_shares(

@@ -223,3 +223,15 @@ def test_channel_correlations_known_signs_and_silent_channels() -> None:
     assert math.isnan(table["corr. with ramp"].iloc[2])
     with pytest.raises(ValueError, match="reference"):
         inspection.channel_correlations(maps, {"small": ramp[:2]})
+
+
+def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
+    faces = inspection.fresh_landmark_set(3, seed=5, size=48)
+    assert faces.images.shape == (3, 48, 48, 3)
+    assert faces.images.dtype == np.float32
+    for marks in faces.landmarks:
+        for name in ("mouth", "brows", "face"):
+            x0, y0, x1, y1 = marks[name]
+            assert 0 <= x0 <= x1 <= 48 and 0 <= y0 <= y1 <= 48
+        mouth, face = marks["mouth"], marks["face"]
+        assert face[1] <= mouth[1] and mouth[3] <= face[3] + 1  # the mouth sits inside the face
