@@ -1,5 +1,6 @@
 # Thin wrappers: the work is done by python modules, so readers without make can run them too.
 # make book  - install into .venv, execute every chapter, build the site into _build/html
+#              (SOURCE=path/to/folder-or-fer2013.csv runs it on your own images; PROFILE=smoke)
 # make test  - lint, unit tests, nbval on every notebook (smoke profile), a smoke build of the site
 # make lint  - ruff on helpers, tests and notebooks
 # make clean - remove generated data, artifacts and builds
@@ -11,7 +12,8 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PROFILE ?= full
 ONLY ?=
-BOOK_ARGS := --profile $(PROFILE) $(if $(ONLY),--only $(ONLY),)
+SOURCE ?=
+BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),)
 
 .PHONY: book test lint unit nbval smoke-book site clean install
 

@@ -1,6 +1,7 @@
 """Build the book: execute every chapter with papermill, then build the site with Jupyter Book.
 
-    python -m helpers.book [--profile full|smoke] [--only NN ...] [--no-execute] [--no-build]
+    python -m helpers.book [--profile full|smoke] [--source PATH] [--only NN ...]
+                           [--no-execute] [--no-build]
 
 `make book` calls this; readers without make (Windows) can call it directly.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.paths import BUILD, CHAPTERS, NOTEBOOKS, ROOT, artifacts_dir, ensure_dir
-from helpers.profiles import PROFILES, profile_name
+from helpers.profiles import PROFILES, SOURCE_ENV_VAR, get_profile, profile_name
 
 CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 FAILED = BUILD / "failed"
@@ -123,7 +124,11 @@ def first_line(source: str) -> str:
 
 
 def execute_chapter(
-    chapter: Chapter, profile: str, out_dir: Path | None = None, failed_dir: Path | None = None
+    chapter: Chapter,
+    profile: str,
+    out_dir: Path | None = None,
+    failed_dir: Path | None = None,
+    source: str = "synthetic",
 ) -> float:
     """Run one chapter top to bottom with papermill; return its wall time in seconds.
 
@@ -139,7 +144,7 @@ def execute_chapter(
         pm.execute_notebook(
             str(chapter.source),
             str(scratch),
-            parameters={"PROFILE": profile},
+            parameters={"PROFILE": profile, "SOURCE": source},
             kernel_name=KERNEL,
             cwd=str(chapter.source.parent),
             progress_bar=sys.stderr.isatty(),
@@ -251,22 +256,33 @@ def run(
     only: list[str] | None = None,
     execute: bool = True,
     build: bool = True,
+    source: str | None = None,
 ) -> dict[str, float]:
     """Execute the chosen chapters, then build the site; return chapter timings."""
     name = profile_name(profile)
+    try:
+        chosen = get_profile(name, source)
+    except (OSError, ValueError) as error:
+        raise BookError(f"bad source: {error}") from None
     os.environ["BOOK_PROFILE"] = name
+    os.environ[SOURCE_ENV_VAR] = chosen.source
+    label = name if chosen.generated else f"{name}, source {chosen.source}"
     chapters = discover_chapters()
     check_chapters(chapters)
     timings: dict[str, float] = {}
     if execute:
-        chosen = select(chapters, only)
-        for index, chapter in enumerate(chosen, start=1):
+        chapters_run = select(chapters, only)
+        for index, chapter in enumerate(chapters_run, start=1):
             print(
-                f"[{index}/{len(chosen)}] executing {chapter.stem} (profile {name}) ...", flush=True
+                f"[{index}/{len(chapters_run)}] executing {chapter.stem} (profile {label}) ...",
+                flush=True,
             )
-            timings[chapter.stem] = execute_chapter(chapter, name)
-            print(f"[{index}/{len(chosen)}] {chapter.stem} done in {timings[chapter.stem]:.1f} s")
-        save_timings(timings, name)
+            timings[chapter.stem] = execute_chapter(chapter, name, source=chosen.source)
+            print(
+                f"[{index}/{len(chapters_run)}] {chapter.stem} done in "
+                f"{timings[chapter.stem]:.1f} s"
+            )
+        save_timings(timings, chosen.folder_name)
         print_timings(timings)
     if build:
         missing = [c.stem for c in chapters if not c.executed.is_file()]
@@ -275,7 +291,7 @@ def run(
                 f"cannot build the site: chapters never executed: {', '.join(missing)} "
                 "(run without --only, or with --only for those)"
             )
-        write_timings_page(name)
+        write_timings_page(chosen.folder_name)
         build_site()
         print(f"\nsite built: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
     return timings
@@ -289,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full"
     )
+    parser.add_argument(
+        "--source",
+        metavar="PATH",
+        help="synthetic (default: $BOOK_SOURCE or synthetic), a folder with one sub-folder or "
+        "<class>.zip per class, or a FER-2013 CSV",
+    )
     parser.add_argument("--only", nargs="+", metavar="NN", help="execute only these chapters")
     parser.add_argument(
         "--no-execute", action="store_true", help="rebuild the site from the last run"
@@ -296,7 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-build", action="store_true", help="execute chapters, skip the site")
     args = parser.parse_args(argv)
     try:
-        run(args.profile, args.only, execute=not args.no_execute, build=not args.no_build)
+        run(
+            args.profile,
+            args.only,
+            execute=not args.no_execute,
+            build=not args.no_build,
+            source=args.source,
+        )
     except BookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

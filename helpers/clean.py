@@ -36,6 +36,7 @@ NEAR_THRESHOLD = 6  # Hamming distance (of 64 bits) at or below which two pictur
 MANIFEST = "manifest.csv"
 STAMP = ".clean-stamp.json"
 RAW_STAMP = ".extracted.json"
+FER_REPORT = "fer_report.txt"
 MANIFEST_COLUMNS = ["source", "class", "sha256", "status", "reason", "output"]
 KEPT, REJECTED = "kept", "rejected"
 REASONS: tuple[str, ...] = (
@@ -399,13 +400,101 @@ def extract_downloads(downloads: Path | str, raw: Path | str) -> Path:
     return raw
 
 
-def ensure_raw(profile: Profile | str | None = None) -> Path:
-    """data/P/raw/<class>/ extracted safely from data/P/downloads/<class>.zip, once."""
-    from helpers import synthetic
+def _file_stamp(files: list[tuple[str, Path]], root: Path) -> dict:
+    """Relative path, size and time of each file: copy again when any of them changes."""
+    return {
+        path.relative_to(root).as_posix(): [path.stat().st_size, path.stat().st_mtime_ns]
+        for _, path in files
+    }
 
+
+def copy_class_folders(src: Path | str, raw: Path | str) -> Path:
+    """Copy SRC/<class>/ (the reader's folders, only read) into raw/<class>/, once.
+
+    A stamp of the files' names, sizes and times makes a second call return at once; raw/ is
+    built beside itself and renamed into place.
+    """
+    src, raw = Path(src), Path(raw)
+    if not src.is_dir():
+        raise FileNotFoundError(f"{src}: source folder does not exist")
+    real_src, real_raw = src.resolve(), raw.resolve()
+    if real_raw == real_src or real_src in real_raw.parents or real_raw in real_src.parents:
+        raise CleanError(f"{raw}: the copy would overlap the source folder {src}")
+    files = input_files(src)
+    stamp = {"copied from": str(src.resolve()), "files": _file_stamp(files, src)}
+    if _raw_is_current(raw, stamp):
+        return raw
+    staging = _staging_dir(raw)
+    try:
+        for folder in class_folders(src):
+            (staging / folder.name).mkdir()
+        for _, path in tqdm(files, desc=f"copying {src.name}", unit="file", disable=None):
+            target = staging / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        (staging / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        if not _raw_is_current(raw, stamp):
+            publish(staging, raw)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return raw
+
+
+def import_fer_csv(source: Path | str, raw: Path | str) -> Path:
+    """Import a FER-2013 CSV (happy and sad) into raw/<class>/ + raw/usage.csv, once.
+
+    The import's report (rows per class, malformed rows by line) is printed and kept in
+    raw/fer_report.txt.
+    """
+    from helpers import fer
+
+    source, raw = Path(source), Path(raw)
+    stat = source.stat()
+    stamp = {
+        "imported from": str(source.resolve()),
+        "size": stat.st_size,
+        "mtime": stat.st_mtime_ns,
+    }
+    if _raw_is_current(raw, stamp):
+        return raw
+    staging = _staging_dir(raw)
+    try:
+        report = fer.import_fer2013(source, staging / "raw")
+        (staging / "raw" / FER_REPORT).write_text(report.summary() + "\n", encoding="utf-8")
+        (staging / "raw" / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        print(f"{source.name}:\n{report.summary()}")
+        if not _raw_is_current(raw, stamp):
+            publish(staging / "raw", raw)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return raw
+
+
+def ensure_raw(profile: Profile | str | None = None) -> Path:
+    """data/P/raw/<class>/ from the profile's source, once, never touching the source.
+
+    synthetic: extracted from the generated data/P/downloads/<class>.zip; a folder of class
+    folders: copied; a folder of <class>.zip: extracted safely; a FER-2013 CSV: imported.
+    """
     chosen = _profile(profile)
-    downloads = Path(synthetic.ensure_downloads(chosen))
-    return extract_downloads(downloads, chosen.data / "raw")
+    raw = chosen.data / "raw"
+    kind = chosen.source_kind
+    if kind == "synthetic":
+        from helpers import synthetic
+
+        return extract_downloads(Path(synthetic.ensure_downloads(chosen)), raw)
+    if kind == "zips":
+        return extract_downloads(Path(chosen.source), raw)
+    if kind == "folder":
+        return copy_class_folders(Path(chosen.source), raw)
+    return import_fer_csv(Path(chosen.source), raw)
+
+
+def min_side_for(profile: Profile) -> int:
+    """The smallest side kept: MIN_SIDE, except FER-2013, whose faces are all 48 x 48 pixels."""
+    from helpers import fer
+
+    return fer.SIDE if profile.source_kind == "fer" else MIN_SIDE
 
 
 def ensure_clean(profile: Profile | str | None = None) -> Path:
@@ -413,7 +502,7 @@ def ensure_clean(profile: Profile | str | None = None) -> Path:
     chosen = _profile(profile)
     raw = ensure_raw(chosen)
     dest = chosen.data / "clean"
-    clean(raw, dest)
+    clean(raw, dest, min_side=min_side_for(chosen))
     return dest
 
 

@@ -52,11 +52,21 @@ def plot_style() -> None:
     )
 
 
-def setup(profile: str | None = None, seed: int | None = None, **overrides: object) -> Profile:
-    """Prepare a chapter: quiet logs, seed, plot style; return its Profile with any overrides."""
+def setup(
+    profile: str | None = None,
+    seed: int | None = None,
+    source: str | os.PathLike | None = None,
+    **overrides: object,
+) -> Profile:
+    """Prepare a chapter: quiet logs, seed, plot style; return its Profile with any overrides.
+
+    `source` is the chapter's SOURCE parameter (None: $BOOK_SOURCE, else 'synthetic').
+    """
     quiet_logs()
-    chosen = get_profile(profile)
+    chosen = get_profile(profile, source)
     given = {key.lower(): value for key, value in overrides.items() if value is not None}
+    if "source" in given:
+        raise ValueError("pass the source as setup(..., source=...), where it is checked")
     fields = {field.name for field in dataclasses.fields(Profile)}
     unknown = sorted(set(given) - fields)
     if unknown:
@@ -66,4 +76,6 @@ def setup(profile: str | None = None, seed: int | None = None, **overrides: obje
     chosen = dataclasses.replace(chosen, **given)
     seed_everything(chosen.seed)
     plot_style()
+    if not chosen.generated:
+        print(f"source: {chosen.source} ({chosen.source_kind}); data in {chosen.data}")
     return chosen

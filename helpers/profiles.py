@@ -1,8 +1,18 @@
-"""Profiles: one place that sets data size, image size, epochs and batch size."""
+"""Profiles: one place that sets data size, image size, epochs and batch size, and the source.
+
+The source is where the images come from: `synthetic` (the book's generator, the default), a
+folder (one sub-folder of images per class, or one <class>.zip per class as a browser saves
+them) or a FER-2013 CSV. A non-default source gets its own data and artifacts folders,
+data/<profile>-<slug>-<hash>/, so switching sources never mixes images or models.
+"""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +20,79 @@ from helpers.paths import artifacts_dir, data_dir
 
 DEFAULT_PROFILE = "full"
 ENV_VAR = "BOOK_PROFILE"
+SOURCE_ENV_VAR = "BOOK_SOURCE"
+SYNTHETIC = "synthetic"
+SOURCE_KINDS = ("synthetic", "folder", "zips", "fer")
+FER_COLUMNS = ("emotion", "pixels", "Usage")
+SOURCE_HELP = (
+    "expected 'synthetic', a folder with one sub-folder of images per class, "
+    "a folder of <class>.zip files, or a FER-2013 CSV (emotion,pixels,Usage)"
+)
+
+
+def _visible(path: Path) -> bool:
+    """Hidden entries (.git, .DS_Store) and macOS's __MACOSX are never classes."""
+    return not path.name.startswith(".") and path.name != "__MACOSX"
+
+
+def _fer_header(path: Path) -> list[str]:
+    """The first row of a CSV file, or [] if it cannot be read as text."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def check_source(path: Path) -> str:
+    """The kind of a source path ('folder', 'zips' or 'fer'); a clear error if it is none."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: source does not exist ({SOURCE_HELP})")
+    if path.is_dir():
+        folders = [p for p in path.iterdir() if p.is_dir() and _visible(p)]
+        zips = [p for p in path.glob("*.zip") if p.is_file() and _visible(p)]
+        found, kind = (folders, "folder") if folders else (zips, "zips")
+        if not found:
+            raise ValueError(
+                f"{path}: no class sub-folders and no <class>.zip files ({SOURCE_HELP})"
+            )
+        if len(found) < 2:
+            raise ValueError(
+                f"{path}: only one class ({found[0].name}); a classifier needs at least two"
+            )
+        return kind
+    header = [name.strip() for name in _fer_header(path)]
+    missing = [name for name in FER_COLUMNS if name not in header]
+    if missing:
+        raise ValueError(
+            f"{path}: not a FER-2013 CSV (its first line lacks {', '.join(missing)}; {SOURCE_HELP})"
+        )
+    return "fer"
+
+
+def resolve_source(source: str | os.PathLike | None = None) -> str:
+    """The source to use: the argument, else $BOOK_SOURCE, else 'synthetic'; a path is made absolute and checked."""
+    chosen = str(source or os.environ.get(SOURCE_ENV_VAR) or SYNTHETIC).strip()
+    if chosen == SYNTHETIC:
+        return SYNTHETIC
+    path = Path(chosen).expanduser().resolve()
+    check_source(path)
+    return str(path)
+
+
+def source_kind(source: str) -> str:
+    """'synthetic', 'folder', 'zips' or 'fer' for a resolved source."""
+    return SYNTHETIC if source == SYNTHETIC else check_source(Path(source))
+
+
+def source_slug(source: str) -> str:
+    """A short folder-name part for a source: its name as a slug plus 8 hex digits of its path's hash."""
+    if source == SYNTHETIC:
+        return SYNTHETIC
+    stem = Path(source).stem if Path(source).suffix.lower() == ".csv" else Path(source).name
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:24] or "source"
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -23,16 +106,32 @@ class Profile:
     batch_size: int
     fresh_sample: int  # faces drawn from the generator for chapter 6's fresh-sample check
     seed: int = 42
+    source: str = SYNTHETIC  # 'synthetic' or an absolute path (see resolve_source)
+
+    @property
+    def folder_name(self) -> str:
+        """The name of this profile's data and artifacts folders: one per profile and source."""
+        return self.name if self.source == SYNTHETIC else f"{self.name}-{source_slug(self.source)}"
+
+    @property
+    def source_kind(self) -> str:
+        """'synthetic', 'folder', 'zips' or 'fer'."""
+        return source_kind(self.source)
+
+    @property
+    def generated(self) -> bool:
+        """True when the images come from the book's generator, which knows each face's truth."""
+        return self.source == SYNTHETIC
 
     @property
     def data(self) -> Path:
-        """This profile's data folder."""
-        return data_dir(self.name)
+        """This profile's data folder (its own folder for each source)."""
+        return data_dir(self.folder_name)
 
     @property
     def artifacts(self) -> Path:
-        """This profile's artifacts folder."""
-        return artifacts_dir(self.name)
+        """This profile's artifacts folder (its own folder for each source)."""
+        return artifacts_dir(self.folder_name)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -69,6 +168,8 @@ def profile_name(name: str | None = None) -> str:
     return chosen
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """The Profile for a name (see profile_name for how it is resolved)."""
-    return PROFILES[profile_name(name)]
+def get_profile(name: str | None = None, source: str | os.PathLike | None = None) -> Profile:
+    """The Profile for a name and source (see profile_name and resolve_source)."""
+    chosen = PROFILES[profile_name(name)]
+    resolved = resolve_source(source)
+    return chosen if resolved == SYNTHETIC else dataclasses.replace(chosen, source=resolved)

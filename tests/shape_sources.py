@@ -1,0 +1,38 @@
+"""Sources made by the tests: class folders of drawn shapes and a small FER-format CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SHAPES = {"happy": "ellipse", "sad": "rectangle"}
+
+
+def draw_shape(shape: str, rng: np.random.Generator, side: int = 120) -> Image.Image:
+    """One picture not from the book's generator: a coloured shape on a noisy gradient."""
+    ramp = np.linspace(0, 1, side)
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
+    base = rng.uniform(40, 200, 3) + 60 * gradient[..., None]
+    pixels = np.clip(base + rng.normal(0, 25, (side, side, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    size = int(rng.integers(side // 4, side // 2))
+    x, y = (int(v) for v in rng.integers(0, side - size, 2))
+    colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+    getattr(draw, shape)([x, y, x + size, y + size], fill=colour)
+    return image
+
+
+def make_shape_folder(root: Path, per_class: int = 30, seed: int = 0) -> Path:
+    """root/<class>/shape_NNN.(png|jpg): ellipses for 'happy', rectangles for 'sad'."""
+    rng = np.random.default_rng(seed)
+    for label, shape in SHAPES.items():
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            suffix = "png" if index % 2 else "jpg"
+            draw_shape(shape, rng).save(folder / f"shape_{index:03d}.{suffix}")
+    return root
