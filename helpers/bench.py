@@ -1,6 +1,8 @@
-"""Benchmarks: `python -m helpers.bench NAME [--profile full|smoke] [options]`.
+"""Benchmarks: `python -m helpers.bench [NAME] [--profile full|smoke] [options]`.
 
-Each benchmark is a function registered under a name with `@register(...)`; `python -m
+Without a NAME every benchmark runs, in one go, and the performance page's tables
+(book/generated/performance.md, see helpers.perf) are rewritten from the saved figures. Each
+benchmark is a function registered under a name with `@register(...)`; `python -m
 helpers.bench --list` shows them. To add one, write `def bench_x(profile, args) -> dict` in this
 module, decorate it with `@register("x", "what it measures", arguments=...)`, and print its table.
 """
@@ -11,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,13 +56,97 @@ def register(
 
 def save_result(profile: Profile, name: str, result: dict[str, Any]) -> Path:
     """Keep a benchmark's last result in artifacts/<P>/bench_<name>.json."""
+    from helpers.book import machine_description
+
     path = profile.artifacts / f"bench_{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    stamped = {"benchmark": name, "profile": profile.name, "when": time.time(), **result}
+    stamped = {
+        "benchmark": name,
+        "profile": profile.name,
+        "when": time.time(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine_description(),
+        **result,
+    }
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     temporary.write_text(json.dumps(stamped, indent=2) + "\n")
     os.replace(temporary, path)
     return path
+
+
+def load_result(profile: Profile, name: str) -> dict[str, Any] | None:
+    """A benchmark's last saved result, or None if it has never been run."""
+    from helpers.perf import read_json
+
+    return read_json(profile.artifacts / f"bench_{name}.json")
+
+
+# --- running a measurement in a fresh process, for an honest peak RSS -----------------------------
+
+CHILD_MARK = "@@bench-result@@ "
+RSS_MARK = "@@bench-maxrss@@ "
+CHILD_CODE = (
+    "import importlib, json, sys\n"
+    "import helpers\n"
+    "module, name = sys.argv[1].split(':')\n"
+    "result = getattr(importlib.import_module(module), name)(**json.loads(sys.argv[2]))\n"
+    f"print({CHILD_MARK!r} + json.dumps(result), flush=True)\n"
+)
+# Linux carries a process's peak RSS across fork and exec, so a child started by this (large,
+# TensorFlow-holding) process would report at least this process's size. A tiny launcher,
+# importing only os and sys, forks the measured child instead and reports that child's rusage.
+LAUNCHER_CODE = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.executable, [sys.executable, '-c', *sys.argv[1:]])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    f"print({RSS_MARK!r} + str(usage.ru_maxrss), flush=True)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What a function returned in a fresh Python process, its wall time and its peak RSS."""
+
+    result: Any
+    seconds: float
+    peak_rss_mb: float
+
+
+def max_rss_mb(maxrss: int) -> float:
+    """ru_maxrss in MB: kilobytes on Linux, bytes on macOS."""
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+
+
+def marked(output: str, mark: str) -> str | None:
+    """The text after the last line of the child's output that starts with `mark`, or None."""
+    lines = [line[len(mark) :] for line in output.splitlines() if line.startswith(mark)]
+    return lines[-1] if lines else None
+
+
+def run_in_child(target: str, **kwargs: Any) -> ChildRun:
+    """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS."""
+    from helpers.paths import ROOT
+
+    arguments = [CHILD_CODE, target, json.dumps(kwargs)]
+    posix = hasattr(os, "fork") and hasattr(os, "wait4")
+    launcher = [sys.executable, "-c", LAUNCHER_CODE] if posix else [sys.executable, "-c"]
+    start = time.perf_counter()
+    result = subprocess.run([*launcher, *arguments], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    found, maxrss = marked(result.stdout, CHILD_MARK), marked(result.stdout, RSS_MARK)
+    if result.returncode != 0 or found is None:
+        raise RuntimeError(f"{target} failed in its own process (exit {result.returncode})")
+    # no per-child rusage (Windows): report none rather than a wrong figure
+    peak = max_rss_mb(int(maxrss)) if maxrss is not None else float("nan")
+    return ChildRun(json.loads(found), seconds, round(peak, 1))
+
+
+def median_rate(count: int, seconds: list[float]) -> float:
+    """Items per second over the median of several timed runs."""
+    return count / float(np.median(seconds))
 
 
 # --- training: the original's pipeline against the book's ---------------------------------------
@@ -191,39 +278,410 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
     return result
 
 
+# --- chapters: the last full build's execution times ----------------------------------------------
+
+
+@register("chapters", "per-chapter execution time, read from the last build's timings.json")
+def bench_chapters(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """The chapter timings the last build measured (the book is not re-run)."""
+    from helpers.perf import read_json
+
+    source = profile.artifacts / "timings.json"
+    record = read_json(source)
+    if not record or not record.get("chapters"):
+        raise FileNotFoundError(
+            f"{source}: no chapter timings yet (run `python -m helpers.book --profile "
+            f"{profile.name}` first)"
+        )
+    chapters = record["chapters"]
+    print(f"\nchapters, last {profile.name} build ({record.get('measured', '?')}):")
+    for name, seconds in chapters.items():
+        print(f"  {name:20} {seconds:8.1f} s")
+    print(f"  {'total':20} {sum(chapters.values()):8.1f} s")
+    return {
+        "chapters": chapters,
+        "total_seconds": round(sum(chapters.values()), 2),
+        "build_measured": record.get("measured"),
+        "build_machine": record.get("machine"),
+    }
+
+
+# --- inference: classify_image one by one against classify_images in batches ----------------------
+
+
+def inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the inference benchmark."""
+    parser.add_argument("--images", type=int, default=64, help="files classified per run")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each way (median)")
+    parser.add_argument("--batch-size", type=int, default=32, help="classify_images' batch size")
+
+
+def sample_files(profile: Profile, count: int) -> list[Path]:
+    """Up to `count` of the profile's image files, test set first (files the model never saw)."""
+    from helpers import split
+
+    frame = split.ensure_split(profile)
+    order = frame.sort_values("subset", key=lambda column: column != "test", kind="stable")
+    folder = split.clean_folder(profile)
+    return [folder / rel for rel in order["path"].head(count)]
+
+
+@register(
+    "inference",
+    "images/s classifying files: classify_image one by one vs batched",
+    inference_arguments,
+)
+def bench_inference(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """Classify the same files one at a time and in batches, from disk; median images/s of each."""
+    from tqdm import tqdm
+
+    from helpers import classify
+
+    if args.images < 1 or args.runs < 1 or args.batch_size < 1:
+        raise ValueError("--images, --runs and --batch-size must be at least 1")
+    model = classify.load_model(profile.artifacts / "model.keras")
+    paths = sample_files(profile, args.images)
+    classify.classify_image(paths[0], model)  # warm-up: the first call builds the graph
+    classify.classify_images(paths[: args.batch_size], model, batch_size=args.batch_size)
+    seconds: dict[str, list[float]] = {"single": [], "batched": []}
+    for _ in tqdm(range(args.runs), desc="inference benchmark", unit="run"):
+        start = time.perf_counter()
+        for path in paths:
+            classify.classify_image(path, model)
+        seconds["single"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        classify.classify_images(paths, model, batch_size=args.batch_size)
+        seconds["batched"].append(time.perf_counter() - start)
+    single, batched = (median_rate(len(paths), seconds[key]) for key in ("single", "batched"))
+    print(
+        f"\ninference, {len(paths)} files of {profile.name}, median of {args.runs} runs:\n"
+        f"  classify_image one by one: {single:8.1f} images/s\n"
+        f"  classify_images, batch {args.batch_size}:  {batched:8.1f} images/s  "
+        f"(ratio {batched / single:.2f})"
+    )
+    return {
+        "images": len(paths),
+        "runs": args.runs,
+        "batch_size": args.batch_size,
+        "single_images_per_second": round(single, 2),
+        "batched_images_per_second": round(batched, 2),
+        "ratio": round(batched / single, 3),
+        "single_seconds": [round(value, 3) for value in seconds["single"]],
+        "batched_seconds": [round(value, 3) for value in seconds["batched"]],
+    }
+
+
+# --- memory: the streaming statistics at 1x and 10x the data ------------------------------------
+
+
+def memory_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the memory benchmark."""
+    parser.add_argument("--factor", type=int, default=10, help="the larger data set's multiple")
+    parser.add_argument(
+        "--regenerate", action="store_true", help="draw the larger data set again, timing it"
+    )
+    parser.add_argument(
+        "--no-original", action="store_true", help="skip the original's concatenation at 1x"
+    )
+
+
+def scaled_data(profile: Profile, factor: int, regenerate: bool) -> tuple[Path, dict[str, Any]]:
+    """eda's cached `factor`x data set, and how long generating (or finding) it took."""
+    from helpers import eda
+
+    folder = profile.data.with_name(f"{profile.name}-x{factor}") / "clean"
+    stamp = folder / "bench-stamp.json"
+    if regenerate and folder.exists():
+        shutil.rmtree(folder)
+    before = stamp.stat().st_mtime if stamp.is_file() else None
+    start = time.perf_counter()
+    folder = eda.ensure_scaled_images(profile.name, factor)
+    seconds = time.perf_counter() - start
+    cached = before is not None and stamp.stat().st_mtime == before
+    info: dict[str, Any] = {"seconds": round(seconds, 1), "cached": cached}
+    earlier = (load_result(profile, "memory") or {}).get("generation", {}).get(str(factor), {})
+    if cached and earlier.get("generated_seconds"):
+        info["generated_seconds"] = earlier["generated_seconds"]  # from the run that drew it
+    elif not cached:
+        info["generated_seconds"] = round(seconds, 1)
+    return folder, info
+
+
+@register(
+    "memory", "peak memory of the streaming statistics at 1x and 10x the data", memory_arguments
+)
+def bench_memory(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """eda.measure_stats on the clean data and on `factor` times more, each in a fresh process."""
+    from helpers import clean
+
+    if args.factor < 2:
+        raise ValueError("--factor must be at least 2")
+    runs = [(1, clean.ensure_clean(profile), "streaming")]
+    if not args.no_original:
+        runs.append((1, runs[0][1], "concatenate"))
+    folder, generation = scaled_data(profile, args.factor, args.regenerate)
+    runs.append((args.factor, folder, "streaming"))
+    rows = []
+    for scale, source, method in runs:
+        print(
+            f"  statistics by {method} over the {scale}x data, in a fresh process ...", flush=True
+        )
+        child = run_in_child(
+            "helpers.eda:measure_stats",
+            folder=str(source),
+            method=method,
+            image_size=profile.image_size,
+            batch_size=profile.batch_size,
+        )
+        label = "streaming" if method == "streaming" else "concatenate (original)"
+        rows.append(
+            {
+                **child.result,
+                "scale": scale,
+                "method": label,
+                "child_peak_rss_mb": child.peak_rss_mb,
+            }
+        )
+    made = generation.get("generated_seconds")
+    how = (
+        f"generated in {made:.0f} s" + (" (cached since)" if generation["cached"] else "")
+        if made
+        else f"cached, found in {generation['seconds']:.1f} s (generation time not recorded)"
+    )
+    print(f"\nstreaming statistics, profile {profile.name}; the {args.factor}x data set: {how}")
+    print(
+        f"  {'data':>5} {'method':24} {'images':>7} {'seconds':>8} {'peak RSS MB':>12} "
+        f"{'growth MB':>10} {'Python MB':>10}"
+    )
+    for row in rows:
+        print(
+            f"  {row['scale']:>4}x {row['method']:24} {row['images']:>7} {row['seconds']:>8.1f} "
+            f"{row['child_peak_rss_mb']:>12.0f} {row['rss_growth_mb']:>10.0f} "
+            f"{row['python_peak_mb']:>10.1f}"
+        )
+    return {"factor": args.factor, "generation": {str(args.factor): generation}, "rows": rows}
+
+
+# --- fer: the FER-2013 importer on a generated 300 MB file ----------------------------------------
+
+
+def fer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the FER benchmark."""
+    parser.add_argument("--rows", type=int, default=35_887, help="rows (FER-2013 has 35,887)")
+
+
+def fer_in_child(rows: int, folder: str) -> dict[str, Any]:
+    """fer.benchmark in this process, plus how long writing its CSV took (the rest of the time)."""
+    from helpers import fer
+
+    start = time.perf_counter()
+    result = fer.benchmark(rows, Path(folder))
+    total = time.perf_counter() - start
+    return {**result, "generation_seconds": total - result["seconds"]}
+
+
+@register(
+    "fer", "the FER-2013 importer's rows/s and peak RSS on a generated 300 MB CSV", fer_arguments
+)
+def bench_fer(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """Generate a FER-format CSV and import it, in a fresh process; throughput and peak memory."""
+    if args.rows < 1:
+        raise ValueError("--rows must be at least 1")
+    profile.artifacts.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".bench-fer-", dir=profile.artifacts))
+    try:
+        print(f"  writing a {args.rows}-row FER-format CSV, then importing it ...", flush=True)
+        child = run_in_child("helpers.bench:fer_in_child", rows=args.rows, folder=str(work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    figures = child.result
+    result = {
+        "rows": figures["rows"],
+        "csv_mb": round(figures["csv_mb"], 1),
+        "generation_seconds": round(figures["generation_seconds"], 1),
+        "seconds": round(figures["seconds"], 1),
+        "rows_per_s": round(figures["rows_per_s"], 1),
+        "csv_mb_per_s": round(figures["csv_mb"] / figures["seconds"], 2),
+        "images_written": figures["images_written"],
+        "malformed": figures["malformed"],
+        "child_peak_rss_mb": child.peak_rss_mb,
+        "child_seconds": round(child.seconds, 1),
+    }
+    print(
+        f"\nFER importer: {result['rows']} rows, {result['csv_mb']:.0f} MB CSV "
+        f"(generated in {result['generation_seconds']:.0f} s)\n"
+        f"  import: {result['seconds']:.1f} s, {result['rows_per_s']:.0f} rows/s, "
+        f"{result['csv_mb_per_s']:.1f} MB/s, peak RSS of the process {result['child_peak_rss_mb']:.0f} MB"
+    )
+    return result
+
+
+# --- compute: FLOPs per training image against this CPU's measured matmul peak --------------------
+
+
+def compute_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the compute benchmark."""
+    parser.add_argument("--size", type=int, default=2048, help="side of the square matrices")
+    parser.add_argument("--runs", type=int, default=7, help="timed multiplications (median)")
+
+
+def matmul_gflops(multiply: Callable[[], Any], size: int, runs: int) -> float:
+    """GFLOP/s of a size x size float32 matrix product (2 size^3 operations), median of runs."""
+    multiply()  # warm-up: thread pools, first-call set-up
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        multiply()
+        seconds.append(time.perf_counter() - start)
+    return 2 * size**3 / float(np.median(seconds)) / 1e9
+
+
+def measured_peaks(size: int, runs: int) -> dict[str, float]:
+    """The float32 matmul rate of NumPy's BLAS and of TensorFlow on this machine, in GFLOP/s."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
+    ta, tb = tf.constant(a), tf.constant(b)
+    return {
+        "numpy": matmul_gflops(lambda: a @ b, size, runs),
+        "tensorflow": matmul_gflops(lambda: tf.linalg.matmul(ta, tb).numpy(), size, runs),
+    }
+
+
+@register(
+    "compute",
+    "FLOPs per training image, the CPU's measured matmul peak, the fraction training reaches",
+    compute_arguments,
+)
+def bench_compute(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """The compute bound: analytic FLOPs per image x measured images/s against the matmul peak."""
+    from helpers import perf
+
+    if args.size < 64 or args.runs < 1:
+        raise ValueError("--size must be at least 64 and --runs at least 1")
+    forward = perf.forward_flops(profile.input_shape)
+    training = perf.training_flops(profile.input_shape)
+    peaks = measured_peaks(args.size, args.runs)
+    source = max(peaks, key=peaks.__getitem__)
+    peak = peaks[source]
+    result: dict[str, Any] = {
+        "image_size": profile.image_size,
+        "layers": perf.layer_macs(profile.input_shape),
+        "forward_gflop": forward / 1e9,
+        "training_gflop": training / 1e9,
+        "peak_gflops": round(peak, 2),
+        "peak_source": f"{source}, {args.size}x{args.size}",
+        "peak_runs": args.runs,
+        "peaks_gflops": {name: round(value, 2) for name, value in peaks.items()},
+        "bound_images_per_second": round(peak * 1e9 / training, 1),
+        "cpu_load_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+    trained = load_result(profile, "training")
+    if trained and trained.get("image_size") == profile.image_size:
+        rate = trained["book_images_per_second"]
+        median = trained["median_book_images_per_second"]
+        achieved = rate * training / 1e9
+        result.update(
+            training_images_per_second=rate,
+            achieved_gflops=round(achieved, 2),
+            fraction_of_peak=round(achieved / peak, 4),
+            median_training_images_per_second=median,
+            median_achieved_gflops=round(median * training / 1e9, 2),
+            median_fraction_of_peak=round(median * training / 1e9 / peak, 4),
+        )
+    print(
+        f"\ncompute bound, {profile.image_size}x{profile.image_size} images:\n"
+        f"  forward pass {forward / 1e9:.3f} GFLOP, training ~{training / 1e9:.3f} GFLOP per image\n"
+        f"  measured float32 matmul peak: "
+        + ", ".join(f"{name} {value:.1f}" for name, value in peaks.items())
+        + f" GFLOP/s (median of {args.runs}); ceiling {result['bound_images_per_second']:.0f} images/s"
+    )
+    if "fraction_of_peak" in result:
+        print(
+            f"  training at {result['training_images_per_second']:.1f} images/s = "
+            f"{result['achieved_gflops']:.1f} GFLOP/s, {result['fraction_of_peak']:.0%} of the peak "
+            f"(median epoch {result['median_training_images_per_second']:.1f} images/s, "
+            f"{result['median_fraction_of_peak']:.0%})"
+        )
+    else:
+        print("  no training throughput saved for this image size: run the training benchmark")
+    return result
+
+
 # --- command line ------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: run one registered benchmark and save its result."""
-    import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: no NAME runs every benchmark; NAME runs one with its own options."""
     parser = argparse.ArgumentParser(
         prog="python -m helpers.bench", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full"
+    )
     commands = parser.add_subparsers(dest="name", metavar="NAME")
     for bench in BENCHMARKS.values():
         sub = commands.add_parser(bench.name, help=bench.help, description=bench.help)
         sub.add_argument(
-            "--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full"
+            "--profile",
+            choices=sorted(PROFILES),
+            default=argparse.SUPPRESS,
+            help="default: $BOOK_PROFILE or full",
         )
         if bench.arguments:
             bench.arguments(sub)
+    return parser
+
+
+def run_benchmark(name: str, profile: Profile, args: argparse.Namespace) -> bool:
+    """Run one benchmark and save its figures; False (with the reason printed) if it failed."""
+    start = time.perf_counter()
+    print(f"\n=== {name}: {BENCHMARKS[name].help}", flush=True)
+    try:
+        result = BENCHMARKS[name].run(profile, args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {name}: {error}", file=sys.stderr)
+        return False
+    result["benchmark_seconds"] = round(time.perf_counter() - start, 1)
+    path = save_result(profile, name, result)
+    print(f"  saved to {path} ({result['benchmark_seconds']:.0f} s)")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: run one benchmark, or all of them; then rewrite the page's tables."""
+    import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
+    from helpers import perf
+
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.list or not args.name:
+    if args.list:
         for bench in BENCHMARKS.values():
             print(f"{bench.name:12}  {bench.help}")
-        return 0 if args.list else 2
-    profile = get_profile(args.profile)
+        return 0
     try:
-        result = BENCHMARKS[args.name].run(profile, args)
-    except (ValueError, FileNotFoundError) as error:
+        profile = get_profile(args.profile)
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    path = save_result(profile, args.name, result)
-    print(f"  saved to {path}")
-    return 0
+    if args.name:
+        plan = [(args.name, args)]
+    else:  # every benchmark with its default options, in registry order
+        plan = [(name, parser.parse_args([name])) for name in BENCHMARKS]
+    start = time.perf_counter()
+    failed = [name for name, options in plan if not run_benchmark(name, profile, options)]
+    if not args.name:
+        print(
+            f"\n=== all benchmarks, profile {profile.name}, {time.perf_counter() - start:.0f} s\n"
+        )
+        print(perf.performance_markdown(profile.artifacts))
+    page = perf.write_performance_page()  # the page shows the full profile's figures
+    print(f"the performance page's tables ({perf.PAGE_PROFILE} profile) written to {page}")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

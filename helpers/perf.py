@@ -1,0 +1,344 @@
+"""The performance page's figures: the model's analytic FLOP count and the generated Markdown table.
+
+Nothing here measures anything. `python -m helpers.bench` measures and saves
+artifacts/<P>/bench_<name>.json; `write_performance_page` only reads those files (and the last
+build's timings.json) and writes book/generated/performance.md, which book/performance.md
+includes. A benchmark that has never been run gets one honest line instead of a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from helpers.paths import ROOT, artifacts_dir
+
+GENERATED = ROOT / "book" / "generated"
+PAGE_PROFILE = "full"
+# The benchmarks the page reports, in page order (bench.py registers one under each name).
+PAGE_BENCHMARKS = ("chapters", "training", "inference", "memory", "fer", "compute")
+# backward pass ~ 2x forward (gradients for the inputs and for the weights), so training ~ 3x
+TRAINING_PASSES = 3
+
+
+# --- the compute bound: floating-point operations per image, from the layer shapes ---------------
+
+
+def layer_macs(input_shape: tuple[int, int, int]) -> list[dict[str, Any]]:
+    """Multiply-accumulates of each conv and dense layer of the book's CNN, from its shapes."""
+    from helpers.model import ARCHITECTURE, conv_output_size, pool_output_size
+
+    height, width, channels = (int(side) for side in input_shape)
+    if min(height, width, channels) < 1:
+        raise ValueError(f"input_shape must be positive (height, width, channels): {input_shape}")
+    features = 0
+    rows = []
+    for kind, size in ARCHITECTURE:
+        if kind == "conv":
+            filters, kernel = size
+            height, width = conv_output_size(height, kernel), conv_output_size(width, kernel)
+            if min(height, width) < 1:
+                raise ValueError(f"input_shape {input_shape} is too small for the model")
+            macs = height * width * filters * kernel * kernel * channels
+            rows.append({"layer": f"conv {kernel}x{kernel}x{channels}->{filters}", "macs": macs})
+            channels = filters
+        elif kind == "pool":
+            (window,) = size
+            height, width = pool_output_size(height, window), pool_output_size(width, window)
+        elif kind == "flatten":
+            features = height * width * channels
+        else:
+            (units,) = size
+            rows.append({"layer": f"dense {features}->{units}", "macs": features * units})
+            features = units
+    return rows
+
+
+def forward_flops(input_shape: tuple[int, int, int]) -> int:
+    """Floating-point operations of one image's forward pass: 2 per multiply-accumulate."""
+    return 2 * sum(row["macs"] for row in layer_macs(input_shape))
+
+
+def training_flops(input_shape: tuple[int, int, int]) -> int:
+    """Floating-point operations to train on one image: forward + backward ~ 3x the forward pass."""
+    return TRAINING_PASSES * forward_flops(input_shape)
+
+
+# --- the generated page --------------------------------------------------------------------------
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON file's content, or None if it is missing or unreadable (a half-written file)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def measured_line(record: dict[str, Any]) -> str:
+    """'Measured on <date>, on <machine>.' for one benchmark's record."""
+    date = record.get("date") or record.get("measured") or "an unknown date"
+    machine = record.get("machine") or "an undescribed machine"
+    return f"Measured {date}, on {machine}."
+
+
+def table(header: tuple[str, ...], rows: list[tuple[Any, ...]], right_from: int = 1) -> list[str]:
+    """A Markdown table; columns from `right_from` on are right-aligned (numbers)."""
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def section_chapters(record: dict[str, Any]) -> list[str]:
+    """Per-chapter execution time of the last full build."""
+    chapters = record.get("chapters", {})
+    rows = [(name, f"{seconds:.0f}") for name, seconds in chapters.items()]
+    rows.append(("**total**", f"**{sum(chapters.values()):.0f}**"))
+    return [
+        "### Executing each chapter",
+        "",
+        f"The last `{record.get('profile', PAGE_PROFILE)}` build. " + measured_line(record),
+        "",
+        *table(("chapter", "seconds"), rows),
+    ]
+
+
+def section_training(record: dict[str, Any]) -> list[str]:
+    """Training throughput through the original's pipeline and the book's."""
+    rows = [
+        (
+            "original (decode every epoch, map x/255)",
+            f"{record['original_images_per_second']:.1f}",
+            f"{record['median_original_images_per_second']:.1f}",
+        ),
+        (
+            "book (decoded once, cached, Rescaling layer)",
+            f"{record['book_images_per_second']:.1f}",
+            f"{record['median_book_images_per_second']:.1f}",
+        ),
+        (
+            "**ratio book / original**",
+            f"**{record['ratio']:.2f}**",
+            f"{record['median_ratio']:.2f}",
+        ),
+    ]
+    return [
+        "### Training: the original's pipeline against the book's",
+        "",
+        f"{record['images']} training images of {record['image_size']}x{record['image_size']} "
+        f"pixels, batches of {record['batch_size']}, {record['epochs']} epochs per run (the first "
+        f"untimed), {record['rounds']} rounds alternating the pipelines. " + measured_line(record),
+        "",
+        *table(("pipeline", "images/s, fastest epoch", "images/s, median epoch"), rows),
+    ]
+
+
+def section_inference(record: dict[str, Any]) -> list[str]:
+    """Inference throughput of classify_image one by one against classify_images in batches."""
+    rows = [
+        ("`classify_image`, one file at a time", f"{record['single_images_per_second']:.1f}"),
+        (
+            f"`classify_images`, batches of {record['batch_size']}",
+            f"{record['batched_images_per_second']:.1f}",
+        ),
+        ("**ratio batched / one by one**", f"**{record['ratio']:.2f}**"),
+    ]
+    return [
+        "### Inference: one file at a time or in batches",
+        "",
+        f"{record['images']} files from disk (decoding included), the saved model, median of "
+        f"{record['runs']} runs after a warm-up. " + measured_line(record),
+        "",
+        *table(("how", "images/s (median)"), rows),
+    ]
+
+
+def generation_note(factor: str, info: dict[str, Any]) -> str:
+    """One sentence on how long the larger data set took to generate (or that it was cached)."""
+    made = info.get("generated_seconds")
+    if made and not info.get("cached"):
+        return f"The {factor}x data set was generated for this run in {made:.0f} s."
+    if made:
+        return (
+            f"The {factor}x data set was generated by an earlier run in {made:.0f} s, then cached."
+        )
+    return f"The {factor}x data set was cached; the time it took to generate was not recorded."
+
+
+def section_memory(record: dict[str, Any]) -> list[str]:
+    """Peak memory of the streaming channel statistics at 1x and 10x the data."""
+    rows = [
+        (
+            f"{row['scale']}x",
+            row["method"],
+            row["images"],
+            f"{row['seconds']:.1f}",
+            f"{row['child_peak_rss_mb']:.0f}",
+            f"{row['rss_growth_mb']:.0f}",
+            f"{row['python_peak_mb']:.1f}",
+        )
+        for row in record["rows"]
+    ]
+    notes = [generation_note(f, info) for f, info in record.get("generation", {}).items()]
+    header = (
+        "data",
+        "method",
+        "images",
+        "seconds",
+        "peak RSS, MB",
+        "RSS growth, MB",
+        "Python peak, MB",
+    )
+    return [
+        "### Streaming statistics: memory at 1x and 10x the data",
+        "",
+        "Each measurement ran in a fresh process. Peak RSS is that whole process's (Python, "
+        "TensorFlow and the data pipeline); RSS growth is how far the peak rose while the "
+        "statistics ran; the Python peak is what the statistics' own arrays took (tracemalloc). "
+        + " ".join(notes)
+        + " "
+        + measured_line(record),
+        "",
+        *table(header, rows, right_from=2),
+    ]
+
+
+def section_fer(record: dict[str, Any]) -> list[str]:
+    """The FER-2013 importer's throughput and peak memory on a generated CSV."""
+    rows = [
+        ("rows", f"{record['rows']:,}"),
+        ("CSV size", f"{record['csv_mb']:.0f} MB"),
+        ("generating the CSV (not part of an import)", f"{record['generation_seconds']:.0f} s"),
+        ("import time", f"{record['seconds']:.0f} s"),
+        ("throughput", f"{record['rows_per_s']:.0f} rows/s ({record['csv_mb_per_s']:.1f} MB/s)"),
+        ("images written", f"{record['images_written']:,}"),
+        ("peak RSS of the importing process", f"{record['child_peak_rss_mb']:.0f} MB"),
+    ]
+    return [
+        "### Importing a FER-2013 file",
+        "",
+        "A generated FER-format CSV of random faces (the real file's row count), imported in a "
+        "fresh process. " + measured_line(record),
+        "",
+        *table(("figure", "value"), rows),
+    ]
+
+
+def section_compute(record: dict[str, Any]) -> list[str]:
+    """The compute bound: FLOPs per training image against the measured matmul peak."""
+    side = record["image_size"]
+    rows = [
+        (
+            f"forward pass, one {side}x{side} image (2 x multiply-accumulates)",
+            f"{record['forward_gflop']:.3f} GFLOP",
+        ),
+        (
+            f"training, one image (forward + backward ~ {TRAINING_PASSES} x forward)",
+            f"{record['training_gflop']:.3f} GFLOP",
+        ),
+        (
+            f"measured float32 matmul peak ({record['peak_source']}, median of "
+            f"{record['peak_runs']} runs)",
+            f"{record['peak_gflops']:.1f} GFLOP/s",
+        ),
+        (
+            "ceiling on training throughput at that peak",
+            f"{record['bound_images_per_second']:.0f} images/s",
+        ),
+    ]
+    if record.get("training_images_per_second"):
+        rows += [
+            (
+                "measured training throughput (book pipeline, fastest epoch; median epoch)",
+                f"{record['training_images_per_second']:.1f}; "
+                f"{record['median_training_images_per_second']:.1f} images/s",
+            ),
+            (
+                "achieved (fastest epoch; median epoch)",
+                f"{record['achieved_gflops']:.1f}; {record['median_achieved_gflops']:.1f} GFLOP/s",
+            ),
+            (
+                "**fraction of the measured peak** (fastest epoch; median epoch)",
+                f"**{record['fraction_of_peak']:.0%}**; {record['median_fraction_of_peak']:.0%}",
+            ),
+        ]
+    else:
+        rows.append(("measured training throughput", "not measured (run the training benchmark)"))
+    layers = [(row["layer"], f"{row['macs']:,}") for row in record.get("layers", [])]
+    return [
+        "### The compute bound",
+        "",
+        "The peak is this machine's measured matrix-multiplication rate, not a datasheet figure "
+        "(see {ref}`performance-compute-bound`). " + measured_line(record),
+        "",
+        *table(("figure", "value"), rows),
+        *(["", *table(("layer", "multiply-accumulates per image"), layers)] if layers else []),
+    ]
+
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "chapters": section_chapters,
+    "training": section_training,
+    "inference": section_inference,
+    "memory": section_memory,
+    "fer": section_fer,
+    "compute": section_compute,
+}
+
+MISSING = {
+    "chapters": "No `full` build has been timed on this machine yet "
+    "(`python -m helpers.book --profile full`), so there are no chapter times.",
+    "training": "The training benchmark has never been run here "
+    "(`python -m helpers.bench training`).",
+    "inference": "The inference benchmark has never been run here "
+    "(`python -m helpers.bench inference`).",
+    "memory": "The streaming statistics' memory has never been measured here "
+    "(`python -m helpers.bench memory`).",
+    "fer": "The FER-2013 importer has never been benchmarked here (`python -m helpers.bench fer`).",
+    "compute": "The compute bound has never been measured here (`python -m helpers.bench compute`).",
+}
+
+
+def benchmark_record(artifacts: Path, name: str) -> dict[str, Any] | None:
+    """One benchmark's saved figures; the chapter times come from the last build's timings.json."""
+    if name == "chapters":
+        return read_json(artifacts / "timings.json")
+    return read_json(artifacts / f"bench_{name}.json")
+
+
+def performance_markdown(artifacts: Path) -> str:
+    """The generated page's Markdown: one section per measured benchmark, one line per missing one."""
+    lines: list[str] = []
+    missing: list[str] = []
+    for name in PAGE_BENCHMARKS:
+        record = benchmark_record(artifacts, name)
+        if not record:
+            missing.append(f"- {MISSING[name]}")
+            continue
+        try:
+            lines += [*SECTIONS[name](record), ""]
+        except (KeyError, TypeError, ValueError, AttributeError):  # written by an older version
+            missing.append(
+                f"- The saved `{name}` figures are in an older format; "
+                f"run `python -m helpers.bench {name}` again."
+            )
+    if missing:
+        lines += ["### Not measured yet", "", *missing, ""]
+    return "\n".join(lines)
+
+
+def write_performance_page(
+    dest: Path = GENERATED / "performance.md", artifacts: Path | None = None
+) -> Path:
+    """Write the performance tables the page includes, from the saved figures only (fast)."""
+    dest = Path(dest)
+    text = performance_markdown(artifacts or artifacts_dir(PAGE_PROFILE))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temporary = dest.with_name(f".{dest.name}.{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, dest)
+    return dest

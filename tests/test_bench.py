@@ -1,0 +1,170 @@
+"""Tests for helpers.bench (the registry, the command line) and helpers.perf (FLOPs, the page)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import bench, perf
+
+
+def test_registry_lists_every_benchmark_the_page_reports(capsys: pytest.CaptureFixture) -> None:
+    assert set(perf.PAGE_BENCHMARKS) <= set(bench.BENCHMARKS)
+    assert bench.main(["--list"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert listed == set(bench.BENCHMARKS)
+
+
+def test_registering_a_name_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        bench.register("training", "again")(lambda profile, args: {})
+
+
+def test_every_benchmark_has_a_parser_with_a_profile_option() -> None:
+    parser = bench.build_parser()
+    for name in bench.BENCHMARKS:
+        args = parser.parse_args([name, "--profile", "smoke"])
+        assert args.name == name and args.profile == "smoke"
+
+
+# --- FLOPs, against a hand computation -------------------------------------------------------
+
+
+def test_flops_of_a_32_pixel_input_match_a_hand_computation() -> None:
+    # 32x32x3 -> conv 3x3x16: 30x30x16 -> pool 15x15 -> conv 3x3x32: 13x13x32 -> pool 6x6
+    # -> conv 3x3x16: 4x4x16 -> pool 2x2x16 -> flatten 64 -> dense 256 -> dense 1
+    conv1 = 30 * 30 * 16 * 3 * 3 * 3
+    conv2 = 13 * 13 * 32 * 3 * 3 * 16
+    conv3 = 4 * 4 * 16 * 3 * 3 * 32
+    dense1 = 64 * 256
+    dense2 = 256 * 1
+    macs = [row["macs"] for row in perf.layer_macs((32, 32, 3))]
+    assert macs == [conv1, conv2, conv3, dense1, dense2]
+    total = conv1 + conv2 + conv3 + dense1 + dense2
+    assert perf.forward_flops((32, 32, 3)) == 2 * total
+    assert perf.training_flops((32, 32, 3)) == 3 * 2 * total
+
+
+def test_flops_grow_with_the_input_and_refuse_a_too_small_one() -> None:
+    assert perf.forward_flops((64, 64, 3)) > perf.forward_flops((32, 32, 3))
+    assert perf.forward_flops((32, 32, 1)) < perf.forward_flops((32, 32, 3))
+    with pytest.raises(ValueError, match="too small"):
+        perf.layer_macs((8, 8, 3))
+
+
+# --- the page writer, on fake figures ------------------------------------------------------------
+
+
+def fake(folder: Path, name: str, record: dict) -> None:
+    """Write one fake figures file the way the benchmarks do."""
+    stamped = {"date": "2000-01-02 03:04 UTC", "machine": "Test CPU, 2 cores", **record}
+    (folder / name).write_text(json.dumps(stamped), encoding="utf-8")
+
+
+TRAINING = {
+    "images": 216,
+    "image_size": 256,
+    "batch_size": 32,
+    "epochs": 3,
+    "rounds": 2,
+    "original_images_per_second": 40.0,
+    "book_images_per_second": 100.0,
+    "ratio": 2.5,
+    "median_original_images_per_second": 38.0,
+    "median_book_images_per_second": 95.0,
+    "median_ratio": 2.5,
+}
+TIMINGS = {
+    "profile": "full",
+    "measured": "2000-01-02 03:04 UTC",
+    "machine": "Test CPU, 2 cores",
+    "chapters": {"01_acquisition": 12.0, "02_eda": 30.0},
+}
+INFERENCE = {
+    "images": 64,
+    "runs": 5,
+    "batch_size": 32,
+    "single_images_per_second": 20.0,
+    "batched_images_per_second": 90.0,
+    "ratio": 4.5,
+}
+
+
+def test_page_shows_measured_tables_and_lists_the_missing_ones(tmp_path: Path) -> None:
+    fake(tmp_path, "timings.json", TIMINGS)
+    fake(tmp_path, "bench_training.json", TRAINING)
+    fake(tmp_path, "bench_inference.json", INFERENCE)
+    page = perf.write_performance_page(tmp_path / "out" / "performance.md", artifacts=tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert "| 01_acquisition | 12 |" in text
+    assert "| **total** | **42** |" in text
+    assert "| **ratio book / original** | **2.50** | 2.50 |" in text
+    assert "| **ratio batched / one by one** | **4.50** |" in text
+    assert "Test CPU, 2 cores" in text and "2000-01-02 03:04 UTC" in text
+    missing = text.split("### Not measured yet", 1)[1]
+    for name in ("memory", "fer", "compute"):
+        assert f"python -m helpers.bench {name}" in missing
+    for name in ("training", "inference"):
+        assert f"python -m helpers.bench {name}`" not in missing
+
+
+def test_page_with_nothing_measured_says_so_once_per_benchmark(tmp_path: Path) -> None:
+    text = perf.write_performance_page(tmp_path / "p.md", artifacts=tmp_path).read_text()
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(lines) == len(perf.PAGE_BENCHMARKS)
+    assert "|" not in text  # no table without figures
+
+
+def test_page_reports_an_unreadable_or_outdated_file_instead_of_failing(tmp_path: Path) -> None:
+    (tmp_path / "bench_fer.json").write_text("{half a file", encoding="utf-8")
+    fake(tmp_path, "bench_compute.json", {"image_size": 256})  # an older format: fields missing
+    text = perf.performance_markdown(tmp_path)
+    assert "python -m helpers.bench fer" in text
+    assert "older format" in text and "python -m helpers.bench compute" in text
+
+
+def test_compute_section_states_the_fraction_of_the_peak(tmp_path: Path) -> None:
+    flops = perf.training_flops((256, 256, 3))
+    fake(
+        tmp_path,
+        "bench_compute.json",
+        {
+            "image_size": 256,
+            "layers": perf.layer_macs((256, 256, 3)),
+            "forward_gflop": perf.forward_flops((256, 256, 3)) / 1e9,
+            "training_gflop": flops / 1e9,
+            "peak_gflops": 100.0,
+            "peak_source": "numpy, 2048x2048",
+            "peak_runs": 7,
+            "bound_images_per_second": 100e9 / flops,
+            "training_images_per_second": 50.0,
+            "achieved_gflops": 50.0 * flops / 1e9,
+            "fraction_of_peak": 50.0 * flops / 100e9,
+            "median_training_images_per_second": 40.0,
+            "median_achieved_gflops": 40.0 * flops / 1e9,
+            "median_fraction_of_peak": 40.0 * flops / 100e9,
+        },
+    )
+    text = perf.performance_markdown(tmp_path)
+    assert f"{flops / 1e9:.3f} GFLOP" in text
+    assert f"**{50.0 * flops / 100e9:.0%}**; {40.0 * flops / 100e9:.0%}" in text
+    assert "27,870,912" in text  # conv1 at 256x256: 254 * 254 * 16 * 3 * 3 * 3
+
+
+# --- the child-process runner ----------------------------------------------------------------------
+
+
+def test_run_in_child_returns_the_result_and_a_peak_rss() -> None:
+    child = bench.run_in_child("helpers.perf:table", header=["a", "b"], rows=[[1, 2]])
+    assert child.result == perf.table(("a", "b"), [(1, 2)])
+    assert child.seconds > 0
+    if hasattr(os, "wait4"):
+        assert child.peak_rss_mb > 1
+
+
+def test_run_in_child_says_which_call_failed() -> None:
+    with pytest.raises(RuntimeError, match="helpers.perf:table"):
+        bench.run_in_child("helpers.perf:table", header=["a"])
