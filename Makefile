@@ -1,7 +1,8 @@
 # Thin wrappers: the work is done by python modules, so readers without make can run them too.
 # make book  - install into .venv, execute every chapter, build the site into _build/html
 #              (SOURCE=path/to/folder-or-fer2013.csv runs it on your own images; PROFILE=smoke)
-# make test  - lint, unit tests, nbval on every notebook (smoke profile), a smoke build of the site
+# make test  - lint, unit tests, nbval on every notebook (smoke profile), the smoke book on a folder
+#              and a FER-format CSV made by the tests (make e2e), a smoke build of the site
 # make lint  - ruff on helpers, tests and notebooks
 # make clean - remove generated data, artifacts and builds
 
@@ -15,7 +16,7 @@ ONLY ?=
 SOURCE ?=
 BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),)
 
-.PHONY: book test lint unit nbval smoke-book site clean install
+.PHONY: book test lint unit nbval e2e smoke-book site clean install
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -43,13 +44,18 @@ unit: install
 nbval: install
 	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
+# the smoke book end to end on non-synthetic sources made by the tests (about 2-3 min each);
+# it overwrites book/chapters/, so it runs before smoke-book in `make test`
+e2e: install
+	BOOK_E2E=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
+
 smoke-book: install
 	$(PY) -m helpers.book --profile smoke
 
 site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
-test: lint unit nbval smoke-book site
+test: lint unit nbval e2e smoke-book site
 
 clean:
 	rm -rf data artifacts book/chapters book/generated _build .pytest_cache .ruff_cache

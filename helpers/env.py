@@ -79,3 +79,24 @@ def setup(
     if not chosen.generated:
         print(f"source: {chosen.source} ({chosen.source_kind}); data in {chosen.data}")
     return chosen
+
+
+def no_ground_truth(
+    profile: Profile, what: str, numbers: tuple[str, ...] = (), texts: tuple[str, ...] = ()
+) -> None:
+    """Say in one line that a check needs the generator's answer key and is skipped for this source.
+
+    The prose of a skipped section still names its glued values: they are glued as NaN (numbers)
+    or "n/a" (text), so the page builds and shows plainly that nothing was measured.
+    """
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    print(
+        f"Skipped for this source ({profile.source_kind}: {profile.source}): {what} needs the "
+        "synthetic generator's ground truth, which these images do not have."
+    )
+    for name in numbers:
+        glue(name, float("nan"), display=False)
+    for name in texts:
+        glue(name, Markdown("n/a"), display=False)
