@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers import perf
 from helpers.paths import BUILD, CHAPTERS, NOTEBOOKS, ROOT, artifacts_dir, ensure_dir
 from helpers.profiles import PROFILES, SOURCE_ENV_VAR, get_profile, profile_name
 
@@ -292,6 +293,7 @@ def run(
                 "(run without --only, or with --only for those)"
             )
         write_timings_page(chosen.folder_name)
+        perf.write_performance_page(GENERATED / "performance.md")  # reads figures, measures nothing
         build_site()
         print(f"\nsite built: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
     return timings
