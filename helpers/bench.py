@@ -168,18 +168,9 @@ def original_pipeline(
     folder: Path, class_names: list[str], size: int, batch: int, seed: int
 ) -> Any:
     """The original's loading: image_dataset_from_directory (decodes every epoch), then x / 255."""
-    import keras
+    from helpers import split
 
-    data = keras.utils.image_dataset_from_directory(
-        folder,
-        class_names=class_names,
-        image_size=(size, size),
-        batch_size=batch,
-        shuffle=True,
-        seed=seed,
-        verbose=False,
-    )
-    return data.map(lambda x, y: (x / 255, y))
+    return split.original_pipeline(folder, size, batch, seed, class_names=class_names)
 
 
 def time_epochs(model: Any, dataset: Any, images: int, epochs: int) -> list[float]:

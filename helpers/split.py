@@ -374,6 +374,34 @@ def leak_batch_size(images: int, preferred: int = 32, batches: int = 10) -> int:
     return max(1, images // batches)
 
 
+def original_pipeline(
+    directory: Path,
+    image_size: int,
+    batch_size: int,
+    seed: int | None,
+    shuffle: bool = True,
+    class_names: list[str] | None = None,
+) -> Any:
+    """The original's loading: image_dataset_from_directory (decodes every epoch), then x / 255.
+
+    The returned dataset keeps `file_paths`, like the loader's own, for counting images.
+    """
+    import keras
+
+    data = keras.utils.image_dataset_from_directory(
+        directory,
+        class_names=class_names,
+        batch_size=batch_size,
+        image_size=(image_size, image_size),
+        shuffle=shuffle,
+        seed=seed,
+        verbose=False,
+    )
+    scaled = data.map(lambda x, y: (x / 255, y))
+    scaled.file_paths = data.file_paths
+    return scaled
+
+
 def count_leak(
     directory: Path,
     batch_size: int = 32,
@@ -383,21 +411,11 @@ def count_leak(
     seed: int | None = None,
 ) -> LeakReport:
     """Reproduce the original's split (shuffled loader, x/255, take/skip 70/20/10) and count leaks."""
-    import keras
-
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a folder of class folders")
-    data = keras.utils.image_dataset_from_directory(
-        directory,
-        batch_size=batch_size,
-        image_size=(image_size, image_size),
-        shuffle=shuffle,
-        seed=seed,
-        verbose=False,
-    )
+    data = original_pipeline(directory, image_size, batch_size, seed, shuffle=shuffle)
     images = len(data.file_paths)
-    data = data.map(lambda x, y: (x / 255, y))
     batches = int(data.cardinality())
     train_size, val_size, test_size = int(batches * 0.7), int(batches * 0.2), int(batches * 0.1)
     if min(train_size, test_size) < 1:
