@@ -241,6 +241,43 @@ def ensure_split(profile: Profile, fractions: Sequence[float] = DEFAULT_FRACTION
     return ensure_split_of(clean_dir, profile.data, fractions, profile.seed)
 
 
+OFFICIAL_SUBSETS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+
+
+def official_split_of(raw_dir: Path, clean_dir: Path) -> pd.DataFrame:
+    """FER-2013's own split of a clean folder (path, label, subset), from raw/usage.csv.
+
+    usage.csv names raw files; the cleaning manifest maps each raw file to its clean output, so
+    an image rejected by cleaning has no row. Training -> train, PublicTest -> val (the public
+    leaderboard), PrivateTest -> test (the final ranking).
+    """
+    from helpers import clean, fer
+
+    usage_file = Path(raw_dir) / fer.USAGE_FILE
+    if not usage_file.is_file():
+        raise FileNotFoundError(f"{usage_file}: no official split (only FER-2013 sources have one)")
+    usage = pd.read_csv(usage_file)
+    manifest = clean.read_manifest(Path(clean_dir))
+    kept = manifest[manifest["status"] == "kept"]
+    joined = usage.merge(kept, left_on="file", right_on="source", how="inner")
+    frame = pd.DataFrame(
+        {
+            "path": joined["output"].to_numpy(),
+            "label": joined["class_y"].to_numpy(),
+            "subset": joined["usage"].map(OFFICIAL_SUBSETS).to_numpy(),
+        }
+    )
+    return frame.sort_values("path", ignore_index=True)
+
+
+def official_split(profile: Profile) -> pd.DataFrame:
+    """The official split of a FER-2013 source's clean images (see official_split_of)."""
+    from helpers import clean
+
+    clean_dir = clean.ensure_clean(profile)
+    return official_split_of(profile.data / "raw", clean_dir)
+
+
 def clean_folder(profile: Profile) -> Path:
     """The clean folder that split.csv's paths are relative to."""
     return profile.data / "clean"

@@ -169,3 +169,29 @@ def test_book_refuses_a_bad_source_in_one_line(
     status = book.main(["--profile", "smoke", "--source", str(tmp_path / "nope"), "--no-build"])
     error = capsys.readouterr().err
     assert status == 1 and "bad source" in error and "does not exist" in error
+
+
+def test_fer_official_split_follows_its_usage_column(tmp_path: Path, data_root: Path) -> None:
+    import pandas as pd
+
+    from helpers import split
+
+    source = fer_csv(tmp_path / "fer2013.csv", rows=200)
+    chosen = profiles.get_profile("smoke", source)
+    frame = split.official_split(chosen)
+    usage = pd.read_csv(chosen.data / "raw" / fer.USAGE_FILE)
+    assert len(frame) == len(usage) and frame["path"].is_unique
+    assert set(frame["subset"]) <= set(split.SUBSETS)
+    expected = (
+        usage["usage"].map(split.OFFICIAL_SUBSETS).rename("subset").value_counts().sort_index()
+    )
+    pd.testing.assert_series_equal(frame["subset"].value_counts().sort_index(), expected)
+    assert (frame["label"].to_numpy() == frame["path"].str.split("/").str[0].to_numpy()).all()
+
+
+def test_only_fer_sources_have_an_official_split(tmp_path: Path, data_root: Path) -> None:
+    from helpers import split
+
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(FileNotFoundError, match="only FER-2013 sources have one"):
+        split.official_split_of(tmp_path / "raw", tmp_path / "clean")
