@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from tqdm import tqdm
 
 from helpers.extract import safe_extract
 from helpers.images import DEFAULT_MAX_PIXELS, ImageError, load_rgb, perceptual_hash
+from helpers.paths import publish, staging_dir
 from helpers.profiles import Profile, get_profile
 
 CLEAN_VERSION = 1  # bump when the rules change, so every DEST is rebuilt
@@ -270,35 +269,6 @@ def _check_every_class_kept(manifest: pd.DataFrame, src: Path) -> None:
         raise CleanError(f"{src / label}: class {label!r} has no valid image ({told})")
 
 
-# ---------------------------------------------------------------- publishing atomically
-
-
-def publish(staging: Path, final: Path, attempts: int = 5) -> None:
-    """Rename a finished folder into place, replacing an older one (atomic for readers)."""
-    for _ in range(attempts):
-        try:
-            staging.rename(final)
-            return
-        except OSError:
-            if not final.exists():
-                continue
-        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        try:
-            final.rename(trash)
-        except OSError:
-            continue  # someone else replaced it at the same moment: try again
-        shutil.rmtree(trash, ignore_errors=True)
-    staging.rename(final)
-
-
-def _staging_dir(final: Path) -> Path:
-    """A fresh hidden folder beside `final` (same file system, so the rename is atomic)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published folder is an ordinary one
-    return staging
-
-
 # ---------------------------------------------------------------- the public functions
 
 
@@ -323,7 +293,7 @@ def clean(
     fingerprint = _fingerprint(src, files, settings)
     if _up_to_date(dest, fingerprint):
         return read_manifest(dest)
-    staging = _staging_dir(dest)
+    staging = staging_dir(dest)
     try:
         seen: dict[str, Judged] = {}
         items = [
@@ -388,7 +358,7 @@ def extract_downloads(downloads: Path | str, raw: Path | str) -> Path:
     stamp = _zip_stamp(zips)
     if _raw_is_current(raw, stamp):
         return raw
-    staging = _staging_dir(raw)
+    staging = staging_dir(raw)
     try:
         for archive in zips:
             safe_extract(archive, staging / archive.stem)
@@ -424,7 +394,7 @@ def copy_class_folders(src: Path | str, raw: Path | str) -> Path:
     stamp = {"copied from": str(src.resolve()), "files": _file_stamp(files, src)}
     if _raw_is_current(raw, stamp):
         return raw
-    staging = _staging_dir(raw)
+    staging = staging_dir(raw)
     try:
         for folder in class_folders(src):
             (staging / folder.name).mkdir()
@@ -457,7 +427,7 @@ def import_fer_csv(source: Path | str, raw: Path | str) -> Path:
     }
     if _raw_is_current(raw, stamp):
         return raw
-    staging = _staging_dir(raw)
+    staging = staging_dir(raw)
     try:
         report = fer.import_fer2013(source, staging / "raw")
         (staging / "raw" / FER_REPORT).write_text(report.summary() + "\n", encoding="utf-8")

@@ -8,7 +8,6 @@ not allow redistribution: the reader brings the file, nothing is downloaded.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
+
+from helpers.paths import publish, staging_dir
 
 SIDE = 48
 PIXELS = SIDE * SIDE
@@ -106,41 +107,36 @@ def import_fer2013(
         raise FileNotFoundError(f"{source}: no such file (FER-2013 is not downloaded for you)")
     chosen = dict(classes or DEFAULT_CLASSES)
     report = FerReport()
-    parent = dest.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=parent))
-    for name in set(chosen.values()):
-        (staging / name).mkdir()
-    with (
-        source.open(newline="", encoding="utf-8") as handle,
-        (staging / USAGE_FILE).open("w", newline="") as usage_handle,
-    ):
-        reader = csv.DictReader(handle)
-        check_header(reader.fieldnames, source)
-        usage_writer = csv.writer(usage_handle)
-        usage_writer.writerow(["file", "class", "usage"])
-        rows = tqdm(reader, desc="FER-2013 rows", unit=" rows", disable=not progress)
-        for row in rows:
-            line = reader.line_num
-            try:
-                name, image, usage = parse_row(row, chosen)
-            except ValueError as problem:
-                report.malformed.append((line, str(problem)))
-                continue
-            if not name:
-                report.other_emotions += 1
-                continue
-            relative = f"{name}/fer_{line:06d}.png"
-            Image.fromarray(image, mode="L").save(staging / relative)
-            usage_writer.writerow([relative, name, usage])
-            report.written[name] += 1
-    if dest.exists():  # an earlier import: swap in the new one, then drop the old
-        replaced = Path(tempfile.mkdtemp(prefix=f".{dest.name}-old-", dir=parent))
-        os.replace(dest, replaced / dest.name)
-        os.replace(staging, dest)
-        shutil.rmtree(replaced)
-    else:
-        os.replace(staging, dest)
+    staging = staging_dir(dest)
+    try:
+        for name in set(chosen.values()):
+            (staging / name).mkdir()
+        with (
+            source.open(newline="", encoding="utf-8") as handle,
+            (staging / USAGE_FILE).open("w", newline="") as usage_handle,
+        ):
+            reader = csv.DictReader(handle)
+            check_header(reader.fieldnames, source)
+            usage_writer = csv.writer(usage_handle)
+            usage_writer.writerow(["file", "class", "usage"])
+            rows = tqdm(reader, desc="FER-2013 rows", unit=" rows", disable=not progress)
+            for row in rows:
+                line = reader.line_num
+                try:
+                    name, image, usage = parse_row(row, chosen)
+                except ValueError as problem:
+                    report.malformed.append((line, str(problem)))
+                    continue
+                if not name:
+                    report.other_emotions += 1
+                    continue
+                relative = f"{name}/fer_{line:06d}.png"
+                Image.fromarray(image, mode="L").save(staging / relative)
+                usage_writer.writerow([relative, name, usage])
+                report.written[name] += 1
+        publish(staging, dest)  # replaces an earlier import in one rename
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return report
 
 

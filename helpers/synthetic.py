@@ -77,7 +77,6 @@ import functools
 import io
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -90,6 +89,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from helpers.paths import publish, staging_dir
 from helpers.profiles import Profile
 
 GENERATOR_VERSION = 2  # bump whenever the output changes, so ensure_downloads regenerates
@@ -1155,22 +1155,12 @@ def ensure_downloads(profile: Profile) -> Path:
     stamp = _stamp(profile.faces_per_class, profile.seed)
     if _is_current(dest, stamp):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".downloads-", dir=dest.parent))
+    work = staging_dir(dest)
     try:
         generate_downloads(work, profile.faces_per_class, profile.seed)
         (work / STAMP_NAME).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
-        if dest.exists():
-            if _is_current(dest, stamp):  # someone else finished first
-                return dest
-            old = Path(tempfile.mkdtemp(prefix=".downloads-old-", dir=dest.parent))
-            os.replace(dest, old / "downloads")
-            shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.replace(work, dest)
-        except OSError:
-            if not _is_current(dest, stamp):
-                raise
+        if not _is_current(dest, stamp):  # another process may have just finished the same
+            publish(work, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest

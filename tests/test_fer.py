@@ -86,6 +86,7 @@ def test_missing_file_and_wrong_header_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="missing column\\(s\\) Usage"):
         fer.import_fer2013(source, tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"], "no half-written folder is left"
 
 
 def test_generated_csv_is_in_fer_format(tmp_path: Path) -> None:
