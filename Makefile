@@ -16,7 +16,7 @@ ONLY ?=
 SOURCE ?=
 BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),)
 
-.PHONY: book test lint unit nbval e2e smoke-book site clean install
+.PHONY: book test lint unit nbval e2e smoke-book site clean install sync
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -56,6 +56,10 @@ site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
 test: lint unit nbval e2e smoke-book site
+
+# the .md twin of each chapter is the one to edit; this writes it into the paired .ipynb
+sync: install
+	$(PY) -m jupytext --update --to ipynb notebooks/[0-9][0-9]_*.md
 
 clean:
 	rm -rf data artifacts book/chapters book/generated _build .pytest_cache .ruff_cache

@@ -57,3 +57,21 @@ def test_starts_with_title_and_learning_goals(chapter: book.Chapter) -> None:
     assert "".join(first["source"]).startswith("# "), "a chapter opens with '# Title'"
     opening = "".join(first["source"]) + "".join(second["source"])
     assert "You will learn" in opening, "the opening says what the reader will learn"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_markdown_twin_in_sync(chapter: book.Chapter) -> None:
+    import jupytext
+
+    twin = chapter.source.with_suffix(".md")
+    assert twin.is_file(), f"{twin.name} is missing: run `make sync` (jupytext pairs the two)"
+
+    def shape(notebook) -> list[tuple[str, str, list[str]]]:
+        return [
+            (cell.cell_type, cell.source.strip(), sorted(cell.metadata.get("tags", [])))
+            for cell in notebook.cells
+        ]
+
+    assert shape(jupytext.read(twin)) == shape(jupytext.read(chapter.source)), (
+        f"{twin.name} and {chapter.source.name} differ: edit the .md, then `make sync`"
+    )
