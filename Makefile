@@ -32,11 +32,11 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $(NODE_STAMP)
 
 book: install
-	$(PY) -m helpers.book $(BOOK_ARGS)
+	$(PY) -m booktools.book $(BOOK_ARGS)
 
 lint: install
-	$(PY) -m ruff check helpers tests notebooks
-	$(PY) -m ruff format --check helpers tests
+	$(PY) -m ruff check helpers booktools tests notebooks
+	$(PY) -m ruff format --check helpers booktools tests
 
 unit: install
 	$(PY) -m pytest -q tests --ignore=tests/site
@@ -50,7 +50,7 @@ e2e: install
 	BOOK_E2E=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
 
 smoke-book: install
-	$(PY) -m helpers.book --profile smoke
+	$(PY) -m booktools.book --profile smoke
 
 site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site

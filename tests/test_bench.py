@@ -1,4 +1,4 @@
-"""Tests for helpers.bench (the registry, the command line) and helpers.perf (FLOPs, the page)."""
+"""Tests for booktools.bench (the registry, the command line) and booktools.perf (FLOPs, the page)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import bench, perf
+from booktools import bench, perf
 
 
 def test_registry_lists_every_benchmark_the_page_reports(capsys: pytest.CaptureFixture) -> None:
@@ -106,9 +106,9 @@ def test_page_shows_measured_tables_and_lists_the_missing_ones(tmp_path: Path) -
     assert "Test CPU, 2 cores" in text and "2000-01-02 03:04 UTC" in text
     missing = text.split("### Not measured yet", 1)[1]
     for name in ("memory", "fer", "compute"):
-        assert f"python -m helpers.bench {name}" in missing
+        assert f"python -m booktools.bench {name}" in missing
     for name in ("training", "inference"):
-        assert f"python -m helpers.bench {name}`" not in missing
+        assert f"python -m booktools.bench {name}`" not in missing
 
 
 def test_page_with_nothing_measured_says_so_once_per_benchmark(tmp_path: Path) -> None:
@@ -122,8 +122,8 @@ def test_page_reports_an_unreadable_or_outdated_file_instead_of_failing(tmp_path
     (tmp_path / "bench_fer.json").write_text("{half a file", encoding="utf-8")
     fake(tmp_path, "bench_compute.json", {"image_size": 256})  # an older format: fields missing
     text = perf.performance_markdown(tmp_path)
-    assert "python -m helpers.bench fer" in text
-    assert "older format" in text and "python -m helpers.bench compute" in text
+    assert "python -m booktools.bench fer" in text
+    assert "older format" in text and "python -m booktools.bench compute" in text
 
 
 def test_compute_section_states_the_fraction_of_the_peak(tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ def test_compute_section_states_the_fraction_of_the_peak(tmp_path: Path) -> None
 
 
 def test_run_in_child_returns_the_result_and_a_peak_rss() -> None:
-    child = bench.run_in_child("helpers.perf:table", header=["a", "b"], rows=[[1, 2]])
+    child = bench.run_in_child("booktools.perf:table", header=["a", "b"], rows=[[1, 2]])
     assert child.result == perf.table(("a", "b"), [(1, 2)])
     assert child.seconds > 0
     if hasattr(os, "wait4"):
@@ -166,5 +166,5 @@ def test_run_in_child_returns_the_result_and_a_peak_rss() -> None:
 
 
 def test_run_in_child_says_which_call_failed() -> None:
-    with pytest.raises(RuntimeError, match="helpers.perf:table"):
-        bench.run_in_child("helpers.perf:table", header=["a"])
+    with pytest.raises(RuntimeError, match="booktools.perf:table"):
+        bench.run_in_child("booktools.perf:table", header=["a"])

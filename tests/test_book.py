@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import book
+from booktools import book
 
 
 def write_notebook(path: Path, cells: list[str], tag_first: bool = True) -> Path:

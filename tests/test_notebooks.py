@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers import book
+from booktools import book
 
 CHAPTERS = book.discover_chapters()
 FORBIDDEN = {

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from shape_sources import make_shape_folder
 
-from helpers import book, clean, env, fer, profiles
+from booktools import book
+from helpers import clean, env, fer, profiles
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def run_book(source: Path) -> profiles.Profile:
     command = [
         sys.executable,
         "-m",
-        "helpers.book",
+        "booktools.book",
         "--profile",
         "smoke",
         "--source",

@@ -47,7 +47,7 @@ def html_pages() -> list[Path]:
 def pages() -> list[Path]:
     """The built pages; fail (in CI) or skip (elsewhere) when the site was never built."""
     if not (HTML / "index.html").is_file():
-        missing("no built site in _build/html: run `python -m helpers.book --profile smoke`")
+        missing("no built site in _build/html: run `python -m booktools.book --profile smoke`")
     return html_pages()
 
 

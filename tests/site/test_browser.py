@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import book
+from booktools import book
 from helpers.paths import BUILD
 
 HTML = BUILD / "html"

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from helpers import book
+from booktools import book
 from helpers.paths import BUILD, ROOT
 
 HTML = BUILD / "html"

@@ -1,6 +1,6 @@
 """Build the book: execute every chapter with papermill, then build the site with Jupyter Book.
 
-    python -m helpers.book [--profile full|smoke] [--source PATH] [--only NN ...]
+    python -m booktools.book [--profile full|smoke] [--source PATH] [--only NN ...]
                            [--no-execute] [--no-build]
 
 `make book` calls this; readers without make (Windows) can call it directly.
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import perf
+from booktools import perf
 from helpers.paths import BUILD, CHAPTERS, NOTEBOOKS, ROOT, artifacts_dir, ensure_dir
 from helpers.profiles import PROFILES, SOURCE_ENV_VAR, get_profile, profile_name
 
@@ -302,7 +302,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.book", description=__doc__.split("\n")[0]
+        prog="python -m booktools.book", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), help="default: $BOOK_PROFILE or full"

@@ -1,9 +1,9 @@
-"""Benchmarks: `python -m helpers.bench [NAME] [--profile full|smoke] [options]`.
+"""Benchmarks: `python -m booktools.bench [NAME] [--profile full|smoke] [options]`.
 
 Without a NAME every benchmark runs, in one go, and the performance page's tables
-(book/generated/performance.md, see helpers.perf) are rewritten from the saved figures. Each
+(book/generated/performance.md, see booktools.perf) are rewritten from the saved figures. Each
 benchmark is a function registered under a name with `@register(...)`; `python -m
-helpers.bench --list` shows them. To add one, write `def bench_x(profile, args) -> dict` in this
+booktools.bench --list` shows them. To add one, write `def bench_x(profile, args) -> dict` in this
 module, decorate it with `@register("x", "what it measures", arguments=...)`, and print its table.
 """
 
@@ -56,7 +56,7 @@ def register(
 
 def save_result(profile: Profile, name: str, result: dict[str, Any]) -> Path:
     """Keep a benchmark's last result in artifacts/<P>/bench_<name>.json."""
-    from helpers.book import machine_description
+    from booktools.book import machine_description
 
     path = profile.artifacts / f"bench_{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def save_result(profile: Profile, name: str, result: dict[str, Any]) -> Path:
 
 def load_result(profile: Profile, name: str) -> dict[str, Any] | None:
     """A benchmark's last saved result, or None if it has never been run."""
-    from helpers.perf import read_json
+    from booktools.perf import read_json
 
     return read_json(profile.artifacts / f"bench_{name}.json")
 
@@ -275,13 +275,13 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
 @register("chapters", "per-chapter execution time, read from the last build's timings.json")
 def bench_chapters(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     """The chapter timings the last build measured (the book is not re-run)."""
-    from helpers.perf import read_json
+    from booktools.perf import read_json
 
     source = profile.artifacts / "timings.json"
     record = read_json(source)
     if not record or not record.get("chapters"):
         raise FileNotFoundError(
-            f"{source}: no chapter timings yet (run `python -m helpers.book --profile "
+            f"{source}: no chapter timings yet (run `python -m booktools.book --profile "
             f"{profile.name}` first)"
         )
     chapters = record["chapters"]
@@ -482,7 +482,7 @@ def bench_fer(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=".bench-fer-", dir=profile.artifacts))
     try:
         print(f"  writing a {args.rows}-row FER-format CSV, then importing it ...", flush=True)
-        child = run_in_child("helpers.bench:fer_in_child", rows=args.rows, folder=str(work))
+        child = run_in_child("booktools.bench:fer_in_child", rows=args.rows, folder=str(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = child.result
@@ -547,7 +547,7 @@ def measured_peaks(size: int, runs: int) -> dict[str, float]:
 )
 def bench_compute(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     """The compute bound: analytic FLOPs per image x measured images/s against the matmul peak."""
-    from helpers import perf
+    from booktools import perf
 
     if args.size < 64 or args.runs < 1:
         raise ValueError("--size must be at least 64 and --runs at least 1")
@@ -607,7 +607,7 @@ def bench_compute(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     """The command line: no NAME runs every benchmark; NAME runs one with its own options."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.bench", description=__doc__.split("\n")[0]
+        prog="python -m booktools.bench", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument(
@@ -645,7 +645,7 @@ def run_benchmark(name: str, profile: Profile, args: argparse.Namespace) -> bool
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: run one benchmark, or all of them; then rewrite the page's tables."""
     import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
-    from helpers import perf
+    from booktools import perf
 
     parser = build_parser()
     args = parser.parse_args(argv)

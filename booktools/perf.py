@@ -1,6 +1,6 @@
 """The performance page's figures: the model's analytic FLOP count and the generated Markdown table.
 
-Nothing here measures anything. `python -m helpers.bench` measures and saves
+Nothing here measures anything. `python -m booktools.bench` measures and saves
 artifacts/<P>/bench_<name>.json; `write_performance_page` only reads those files (and the last
 build's timings.json) and writes book/generated/performance.md, which book/performance.md
 includes. A benchmark that has never been run gets one honest line instead of a table.
@@ -291,15 +291,15 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 
 MISSING = {
     "chapters": "No `full` build has been timed on this machine yet "
-    "(`python -m helpers.book --profile full`), so there are no chapter times.",
+    "(`python -m booktools.book --profile full`), so there are no chapter times.",
     "training": "The training benchmark has never been run here "
-    "(`python -m helpers.bench training`).",
+    "(`python -m booktools.bench training`).",
     "inference": "The inference benchmark has never been run here "
-    "(`python -m helpers.bench inference`).",
+    "(`python -m booktools.bench inference`).",
     "memory": "The streaming statistics' memory has never been measured here "
-    "(`python -m helpers.bench memory`).",
-    "fer": "The FER-2013 importer has never been benchmarked here (`python -m helpers.bench fer`).",
-    "compute": "The compute bound has never been measured here (`python -m helpers.bench compute`).",
+    "(`python -m booktools.bench memory`).",
+    "fer": "The FER-2013 importer has never been benchmarked here (`python -m booktools.bench fer`).",
+    "compute": "The compute bound has never been measured here (`python -m booktools.bench compute`).",
 }
 
 
@@ -324,7 +324,7 @@ def performance_markdown(artifacts: Path) -> str:
         except (KeyError, TypeError, ValueError, AttributeError):  # written by an older version
             missing.append(
                 f"- The saved `{name}` figures are in an older format; "
-                f"run `python -m helpers.bench {name}` again."
+                f"run `python -m booktools.bench {name}` again."
             )
     if missing:
         lines += ["### Not measured yet", "", *missing, ""]
