@@ -1,9 +1,11 @@
 # Thin wrappers: the work is done by python modules, so readers without make can run them too.
 # make book  - install into .venv, execute every chapter, build the site into _build/html
-#              (SOURCE=path/to/folder-or-fer2013.csv runs it on your own images; PROFILE=smoke)
-# make test  - lint, unit tests, nbval on every notebook (smoke profile), the smoke book on a folder
-#              and a FER-format CSV made by the tests (make e2e), a smoke build of the site
-# make lint  - ruff on helpers, tests and notebooks
+#              (SOURCE=path/to/folder-or-fer2013.csv runs it on your own images; PROFILE=smoke;
+#              ONLY="05 06" runs some chapters; JOBS=1 runs one chapter at a time)
+# make test  - the system programs the tests need, lint, unit tests, nbval on every notebook,
+#              the smoke book on sources made by the tests (make e2e), the smoke site and its checks
+# make lint  - ruff on helpers, booktools, tests and notebooks
+# make sync  - write each chapter's .md into its paired .ipynb (after editing the .md)
 # make clean - remove generated data, artifacts and builds
 
 PYTHON ?= python3
@@ -11,41 +13,50 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# stdlib only, run with the system's python3: it checks (and where it can, installs) what the
+# run needs before anything else, so a missing program stops the run in its first seconds
+SYSTEM := $(PYTHON) booktools/system.py
 PROFILE ?= full
 ONLY ?=
 SOURCE ?=
-BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),)
+JOBS ?=
+BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: book test lint unit nbval e2e smoke-book site clean install sync
+.PHONY: book test lint unit nbval e2e smoke-book site clean install sync programs
 
 install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(SYSTEM) provide book
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m ipykernel install --user --name happy-or-sad --display-name "Python (happy-or-sad)" >/dev/null
+	@$(PY) -m booktools.kernel >/dev/null
 	@touch $(STAMP)
 
 # MathJax, served by the site itself so that formulas render offline
 $(NODE_STAMP): package.json package-lock.json
+	@$(SYSTEM) provide book
 	npm ci --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
 book: install
 	$(PY) -m booktools.book $(BOOK_ARGS)
 
+# the browser the site tests drive: installed here where possible, else named in one line
+programs:
+	@$(SYSTEM) provide test
+
 lint: install
 	$(PY) -m ruff check helpers booktools tests notebooks
 	$(PY) -m ruff format --check helpers booktools tests
 
 unit: install
-	$(PY) -m pytest -q tests --ignore=tests/site
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider tests --ignore=tests/site
 
 nbval: install
-	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --current-env notebooks
 
-# the smoke book end to end on non-synthetic sources made by the tests (about 2-3 min each);
-# it overwrites book/chapters/, so it runs before smoke-book in `make test`
+# the smoke book end to end on non-synthetic sources made by the tests
 e2e: install
 	BOOK_E2E=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
 
@@ -55,11 +66,11 @@ smoke-book: install
 site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
-test: lint unit nbval e2e smoke-book site
+test: programs lint unit nbval e2e smoke-book site
 
 # the .md twin of each chapter is the one to edit; this writes it into the paired .ipynb
 sync: install
-	$(PY) -m jupytext --update --to ipynb notebooks/[0-9][0-9]_*.md
+	$(PY) -m booktools.sync
 
 clean:
-	rm -rf data artifacts book/chapters book/generated _build .pytest_cache .ruff_cache
+	rm -rf data artifacts _build .pytest_cache .ruff_cache

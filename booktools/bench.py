@@ -1,7 +1,8 @@
 """Benchmarks: `python -m booktools.bench [NAME] [--profile full|smoke] [options]`.
 
-Without a NAME every benchmark runs, in one go, and the performance page's tables
-(book/generated/performance.md, see booktools.perf) are rewritten from the saved figures. Each
+Without a NAME every benchmark runs, in one go. The figures are saved in
+artifacts/<P>/bench_<name>.json; the performance page's tables are written from them whenever
+the site is built (booktools.perf). Each
 benchmark is a function registered under a name with `@register(...)`; `python -m
 booktools.bench --list` shows them. To add one, write `def bench_x(profile, args) -> dict` in this
 module, decorate it with `@register("x", "what it measures", arguments=...)`, and print its table.
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from helpers.profiles import PROFILES, Profile, get_profile
+from helpers.store import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,7 @@ def save_result(profile: Profile, name: str, result: dict[str, Any]) -> Path:
         "machine": machine_description(),
         **result,
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(stamped, indent=2) + "\n")
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(stamped, indent=2) + "\n")
     return path
 
 
@@ -126,15 +126,26 @@ def marked(output: str, mark: str) -> str | None:
     return lines[-1] if lines else None
 
 
-def run_in_child(target: str, **kwargs: Any) -> ChildRun:
-    """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS."""
+def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs: Any) -> ChildRun:
+    """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS.
+
+    `env` changes the child's environment (None as a value removes the variable).
+    """
     from helpers.paths import ROOT
 
     arguments = [CHILD_CODE, target, json.dumps(kwargs)]
     posix = hasattr(os, "fork") and hasattr(os, "wait4")
     launcher = [sys.executable, "-c", LAUNCHER_CODE] if posix else [sys.executable, "-c"]
+    environment = dict(os.environ)
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     start = time.perf_counter()
-    result = subprocess.run([*launcher, *arguments], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        [*launcher, *arguments], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=environment
+    )
     seconds = time.perf_counter() - start
     found, maxrss = marked(result.stdout, CHILD_MARK), marked(result.stdout, RSS_MARK)
     if result.returncode != 0 or found is None:
@@ -267,34 +278,6 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
     if result["cpu_load_1min"] is not None:
         print(f"  load average during the run: {result['cpu_load_1min']} on {os.cpu_count()} CPUs")
     return result
-
-
-# --- chapters: the last full build's execution times ----------------------------------------------
-
-
-@register("chapters", "per-chapter execution time, read from the last build's timings.json")
-def bench_chapters(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
-    """The chapter timings the last build measured (the book is not re-run)."""
-    from booktools.perf import read_json
-
-    source = profile.artifacts / "timings.json"
-    record = read_json(source)
-    if not record or not record.get("chapters"):
-        raise FileNotFoundError(
-            f"{source}: no chapter timings yet (run `python -m booktools.book --profile "
-            f"{profile.name}` first)"
-        )
-    chapters = record["chapters"]
-    print(f"\nchapters, last {profile.name} build ({record.get('measured', '?')}):")
-    for name, seconds in chapters.items():
-        print(f"  {name:20} {seconds:8.1f} s")
-    print(f"  {'total':20} {sum(chapters.values()):8.1f} s")
-    return {
-        "chapters": chapters,
-        "total_seconds": round(sum(chapters.values()), 2),
-        "build_measured": record.get("measured"),
-        "build_machine": record.get("machine"),
-    }
 
 
 # --- inference: classify_image one by one against classify_images in batches ----------------------
@@ -601,6 +584,135 @@ def bench_compute(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# --- oneDNN: the book's setting against TensorFlow's default on CPUs without AVX-512 VNNI --------
+
+
+def onednn_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the oneDNN benchmark."""
+    parser.add_argument("--epochs", type=int, default=3, help="per run, the first one untimed")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternate the two settings this often"
+    )
+
+
+def onednn_child(profile: str, source: str, epochs: int) -> dict[str, Any]:
+    """In a fresh process: train the book's CNN for some epochs and predict the test set, timed."""
+    import tensorflow as tf
+    from tensorflow.python.util import _pywrap_util_port
+
+    from helpers import split
+    from helpers.env import seed_everything
+    from helpers.model import build_model, compile_model
+
+    chosen = get_profile(profile, source)
+    data = split.make_datasets(chosen)
+    train_images = int((data.frame["subset"] == "train").sum())
+    test_images = int((data.frame["subset"] == "test").sum())
+    seed_everything(chosen.seed)
+    model = compile_model(build_model(chosen.input_shape))
+    seconds = time_epochs(model, data.train, train_images, epochs)
+    model.predict(data.test, verbose=0)  # warm-up: tracing, the cache
+    start = time.perf_counter()
+    for _ in range(3):
+        model.predict(data.test, verbose=0)
+    predict_seconds = (time.perf_counter() - start) / 3
+    return {
+        "onednn": bool(_pywrap_util_port.IsMklEnabled()),
+        "variable": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "tensorflow": tf.__version__,
+        "train_seconds": seconds,
+        "train_images": train_images,
+        "predict_seconds": predict_seconds,
+        "test_images": test_images,
+    }
+
+
+def cpu_flags() -> list[str]:
+    """The CPU features that decide TensorFlow's oneDNN default (AVX-512 VNNI, AMX), if listed."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return []
+    flags = next(
+        (line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), ""
+    )
+    wanted = ("avx2", "avx512f", "avx512_vnni", "amx_tile")
+    return [flag for flag in wanted if flag in flags.split()]
+
+
+@register(
+    "onednn",
+    "training and predicting images/s with oneDNN as the book sets it, and with it off",
+    onednn_arguments,
+)
+def bench_onednn(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """The same model and data in fresh processes: TF_ENABLE_ONEDNN_OPTS as the book sets it, and 0."""
+    from helpers import split
+
+    if args.epochs < 2:
+        raise ValueError("--epochs must be at least 2: the first epoch is a warm-up")
+    split.make_datasets(profile)  # build the data once, outside the timed processes
+    settings = {"book": None, "off": "0"}  # None: unset, so helpers sets it to 1
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in settings}
+    for _ in range(args.rounds):
+        for name, value in settings.items():
+            child = run_in_child(
+                "booktools.bench:onednn_child",
+                env={"TF_ENABLE_ONEDNN_OPTS": value},
+                profile=profile.name,
+                source=profile.source,
+                epochs=args.epochs,
+            )
+            runs[name].append(child.result)
+    figures: dict[str, Any] = {}
+    for name, results in runs.items():
+        train = [s for r in results for s in r["train_seconds"]]
+        predict = [r["predict_seconds"] for r in results]
+        figures[name] = {
+            "onednn": results[0]["onednn"],
+            "train_images_per_second": round(
+                results[0]["train_images"] / float(np.median(train)), 2
+            ),
+            "predict_images_per_second": round(
+                results[0]["test_images"] / float(np.median(predict)), 2
+            ),
+        }
+    ratio_train = (
+        figures["book"]["train_images_per_second"] / figures["off"]["train_images_per_second"]
+    )
+    ratio_predict = (
+        figures["book"]["predict_images_per_second"] / figures["off"]["predict_images_per_second"]
+    )
+    result = {
+        "image_size": profile.image_size,
+        "batch_size": profile.batch_size,
+        "epochs": args.epochs,
+        "rounds": args.rounds,
+        "tensorflow": runs["book"][0]["tensorflow"],
+        "cpu_flags": cpu_flags(),
+        "book": figures["book"],
+        "off": figures["off"],
+        "train_ratio": round(ratio_train, 3),
+        "predict_ratio": round(ratio_predict, 3),
+    }
+    print(
+        f"\noneDNN benchmark, profile {profile.name}: {profile.image_size} px, batches of "
+        f"{profile.batch_size}, {args.epochs} epochs per run (first untimed), {args.rounds} "
+        f"round(s) alternating, fresh processes; CPU flags {', '.join(result['cpu_flags']) or '?'}"
+    )
+    for name, label in (
+        ("book", "as the book sets it (TF_ENABLE_ONEDNN_OPTS=1)"),
+        ("off", "TF_ENABLE_ONEDNN_OPTS=0"),
+    ):
+        row = figures[name]
+        print(
+            f"  {label:48} oneDNN {'on ' if row['onednn'] else 'off'}  train "
+            f"{row['train_images_per_second']:7.1f} images/s, predict "
+            f"{row['predict_images_per_second']:7.1f} images/s"
+        )
+    print(f"  ratio, book / off: training {ratio_train:.2f}, predicting {ratio_predict:.2f}")
+    return result
+
+
 # --- command line ------------------------------------------------------------------------------
 
 
@@ -669,8 +781,10 @@ def main(argv: list[str] | None = None) -> int:
             f"\n=== all benchmarks, profile {profile.name}, {time.perf_counter() - start:.0f} s\n"
         )
         print(perf.performance_markdown(profile.artifacts))
-    page = perf.write_performance_page()  # the page shows the full profile's figures
-    print(f"the performance page's tables ({perf.PAGE_PROFILE} profile) written to {page}")
+    print(
+        f"the performance page shows the {perf.PAGE_PROFILE} profile's saved figures the next "
+        "time the site is built (python -m booktools.book --no-execute)"
+    )
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

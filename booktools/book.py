@@ -1,9 +1,13 @@
 """Build the book: execute every chapter with papermill, then build the site with Jupyter Book.
 
     python -m booktools.book [--profile full|smoke] [--source PATH] [--only NN ...]
-                           [--no-execute] [--no-build]
+                             [--jobs N] [--no-execute] [--no-build]
 
-`make book` calls this; readers without make (Windows) can call it directly.
+`make book` calls this; readers without make (Windows) can call it directly. Each run (a profile
+and a source) keeps its executed chapters in _build/runs/<run>/, with one log file per chapter
+for everything the chapter's kernel printed on stderr, so a smoke run never overwrites the full
+book and a site is built from the chapters of exactly one run. The full synthetic book's site is
+_build/html; every other run's is _build/sites/<run>/_build/html.
 """
 
 from __future__ import annotations
@@ -13,22 +17,31 @@ import json
 import os
 import platform
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from booktools import perf
-from helpers.paths import BUILD, CHAPTERS, NOTEBOOKS, ROOT, artifacts_dir, ensure_dir
-from helpers.profiles import PROFILES, SOURCE_ENV_VAR, get_profile, profile_name
+from booktools import kernel, site, system
+from helpers.paths import BUILD, NOTEBOOKS, ROOT, ensure_dir, shown
+from helpers.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    SOURCE_ENV_VAR,
+    SYNTHETIC,
+    Profile,
+    get_profile,
+    profile_name,
+)
 
 CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
-FAILED = BUILD / "failed"
 TOC = ROOT / "_toc.yml"
-GENERATED = ROOT / "book" / "generated"
-KERNEL = "python3"
+RUNS = BUILD / "runs"
+META_KEY = "happy_or_sad"  # a chapter's own metadata: {"after": ["01", ...]}
+LOG_TAIL = 25  # lines of a failed chapter's log shown on the console
+EXIT_INTERRUPTED = 130
 
 
 class BookError(RuntimeError):
@@ -37,10 +50,11 @@ class BookError(RuntimeError):
 
 @dataclass(frozen=True)
 class Chapter:
-    """One chapter: its number, source notebook and executed copy."""
+    """One chapter: its number, source notebook and the chapters it must wait for."""
 
     number: str
     source: Path
+    after: tuple[str, ...] | None = None  # None: every earlier chapter
 
     @property
     def stem(self) -> str:
@@ -48,23 +62,30 @@ class Chapter:
         return self.source.stem
 
     @property
-    def executed(self) -> Path:
-        """Where papermill's executed copy goes (and where _toc.yml points)."""
-        return CHAPTERS / self.source.name
-
-    @property
     def toc_entry(self) -> str:
         """The chapter's entry in _toc.yml."""
         return f"book/chapters/{self.stem}"
 
 
+def chapter_metadata(path: Path) -> dict:
+    """The chapter's own settings in its notebook metadata (empty when it has none)."""
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise BookError(f"{path.name}: not a readable notebook ({error})") from None
+    value = notebook.get("metadata", {}).get(META_KEY, {})
+    return value if isinstance(value, dict) else {}
+
+
 def discover_chapters(folder: Path | None = None) -> list[Chapter]:
-    """Every notebooks/NN_name.ipynb, in chapter order."""
+    """Every notebooks/NN_name.ipynb, in chapter order, with the chapters each waits for."""
     chapters = []
     for path in sorted((folder or NOTEBOOKS).glob("*.ipynb")):
         match = CHAPTER_PATTERN.match(path.name)
         if match:
-            chapters.append(Chapter(match.group(1), path))
+            after = chapter_metadata(path).get("after")
+            waits = None if after is None else tuple(str(n).zfill(2) for n in after)
+            chapters.append(Chapter(match.group(1), path, waits))
     return chapters
 
 
@@ -106,10 +127,11 @@ def check_parameters_cell(path: Path) -> None:
 
 
 def check_chapters(chapters: list[Chapter], toc: Path | None = None) -> None:
-    """Check every chapter before running any: parameters cell tagged, listed in _toc.yml."""
+    """Check every chapter before running any: parameters cell tagged, listed, waits known."""
     if not chapters:
         raise BookError(f"no chapter notebooks (NN_name.ipynb) in {NOTEBOOKS}")
     listed = toc_files(toc or TOC)
+    numbers = {chapter.number for chapter in chapters}
     for chapter in chapters:
         check_parameters_cell(chapter.source)
         if chapter.toc_entry not in listed:
@@ -117,74 +139,37 @@ def check_chapters(chapters: list[Chapter], toc: Path | None = None) -> None:
                 f"{chapter.source.name} is not in _toc.yml: "
                 f"add '- file: {chapter.toc_entry}' so the site shows it"
             )
+        unknown = sorted(set(chapter.after or ()) - numbers)
+        later = sorted(n for n in chapter.after or () if n >= chapter.number)
+        if unknown or later:
+            raise BookError(
+                f"{chapter.source.name}: metadata {META_KEY}.after names "
+                f"{', '.join(unknown + later)}, which is not an earlier chapter"
+            )
 
 
-def first_line(source: str) -> str:
-    """The first non-blank line of a cell's source, to name the cell in a message."""
-    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+def select(chapters: list[Chapter], only: list[str] | None) -> list[Chapter]:
+    """The chapters named by --only (by number, e.g. 05), or all of them."""
+    if not only:
+        return chapters
+    wanted = {item.zfill(2) for item in only}
+    unknown = wanted - {chapter.number for chapter in chapters}
+    if unknown:
+        raise BookError(f"no chapter numbered {', '.join(sorted(unknown))}")
+    return [chapter for chapter in chapters if chapter.number in wanted]
 
 
-def execute_chapter(
-    chapter: Chapter,
-    profile: str,
-    out_dir: Path | None = None,
-    failed_dir: Path | None = None,
-    source: str = "synthetic",
-) -> float:
-    """Run one chapter top to bottom with papermill; return its wall time in seconds.
-
-    The executed copy reaches out_dir only on success; a failed run stays in failed_dir,
-    outside the site, so a traceback never reaches the book.
-    """
-    import papermill as pm
-
-    out_dir = ensure_dir(out_dir or CHAPTERS)
-    scratch = ensure_dir(failed_dir or FAILED) / chapter.source.name
-    start = time.perf_counter()
-    try:
-        pm.execute_notebook(
-            str(chapter.source),
-            str(scratch),
-            parameters={"PROFILE": profile, "SOURCE": source},
-            kernel_name=KERNEL,
-            cwd=str(chapter.source.parent),
-            progress_bar=sys.stderr.isatty(),
-            log_output=False,
-        )
-    except pm.PapermillExecutionError as error:
-        raise BookError(
-            f"chapter {chapter.stem} failed in cell {error.cell_index} "
-            f"(execution count {error.exec_count}, starting {first_line(error.source)!r}): "
-            f"{error.ename}: {error.evalue}\n"
-            f"  the executed copy with the full traceback is {scratch}"
-        ) from None
-    shutil.move(str(scratch), out_dir / chapter.source.name)
-    return time.perf_counter() - start
+# --- runs: one folder of executed chapters per profile and source -------------------------------
 
 
-def build_site(extra: list[str] | None = None) -> None:
-    """Run `jupyter-book build . -W -n --keep-going`: any warning fails the build."""
-    command = [
-        str(Path(sys.executable).with_name("jupyter-book")),
-        "build",
-        str(ROOT),
-        "-W",
-        "-n",
-        "--keep-going",
-        *(extra or []),
-    ]
-    result = subprocess.run(command, cwd=ROOT, check=False)
-    if result.returncode != 0:
-        raise BookError(f"jupyter-book build failed (exit {result.returncode}); see the log above")
+def run_folder(profile: Profile) -> Path:
+    """_build/runs/<profile folder>/: this run's executed chapters, logs and failed copies."""
+    return RUNS / profile.folder_name
 
 
-def print_timings(timings: dict[str, float]) -> None:
-    """Print the chapter → seconds table."""
-    width = max([len(name) for name in timings] + [len("chapter")])
-    print(f"\n{'chapter':<{width}}  seconds")
-    for name, seconds in timings.items():
-        print(f"{name:<{width}}  {seconds:7.1f}")
-    print(f"{'total':<{width}}  {sum(timings.values()):7.1f}")
+def run_identity(profile: Profile) -> dict[str, str]:
+    """What every executed copy of a run records, so a site never mixes two runs."""
+    return {"profile": profile.name, "source": profile.source, "run": profile.folder_name}
 
 
 def machine_description() -> str:
@@ -199,57 +184,234 @@ def machine_description() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def save_timings(timings: dict[str, float], profile: str) -> Path:
-    """Merge this run's chapter timings into artifacts/<profile>/timings.json."""
-    path = ensure_dir(artifacts_dir(profile)) / "timings.json"
-    record = json.loads(path.read_text()) if path.is_file() else {}
+def default_jobs() -> int:
+    """Chapters at a time: two where there are two cores (kernels start and import in parallel)."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def chapter_environment(profile: Profile) -> dict[str, str]:
+    """The environment a chapter's process (and its kernel) starts with."""
+    env = {**os.environ, "BOOK_PROFILE": profile.name, SOURCE_ENV_VAR: profile.source}
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # see helpers/__init__.py
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")  # the kernel's start-up chatter
+    return env
+
+
+@dataclass
+class Running:
+    """A chapter being executed by its own process."""
+
+    chapter: Chapter
+    process: subprocess.Popen
+    log: Path
+    result: Path
+    started: float = field(default_factory=time.perf_counter)
+
+
+def start_chapter(chapter: Chapter, profile: Profile, name: str) -> Running:
+    """Start `python -m booktools.execute` for one chapter, its output going to the log file."""
+    folder = run_folder(profile)
+    log = ensure_dir(folder / "logs") / f"{chapter.stem}.log"
+    result = ensure_dir(folder / "results") / f"{chapter.stem}.json"
+    result.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "booktools.execute",
+        str(chapter.source),
+        str(folder / chapter.source.name),
+        str(result),
+        "--profile",
+        profile.name,
+        "--source",
+        profile.source,
+        "--kernel",
+        name,
+        "--run",
+        json.dumps(run_identity(profile)),
+    ]
+    with log.open("w", encoding="utf-8") as handle:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=chapter_environment(profile),
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the runner, which stops the chapters
+        )
+    return Running(chapter, process, log, result)
+
+
+def log_tail(log: Path, lines: int = LOG_TAIL) -> str:
+    """The last lines of a chapter's log, indented, for the console."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(f"    {line}" for line in text[-lines:])
+
+
+def failure_message(running: Running) -> str:
+    """One message for a failed chapter: the cell and error, where its copy and log are."""
+    try:
+        result = json.loads(running.result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        result = {"error": f"its process exited with status {running.process.returncode}"}
+    stem, log = running.chapter.stem, shown(running.log)
+    if "cell" in result:
+        head = (
+            f"chapter {stem} failed in cell {result['cell']} (execution count "
+            f"{result['execution_count']}, starting {result['first_line']!r}): {result['error']}\n"
+            f"  the executed copy with the full traceback is {shown(Path(result['copy']))}"
+        )
+    else:
+        head = f"chapter {stem} failed: {result['error']}"
+    return f"{head}\n  the kernel's log is {log}; its last lines:\n{log_tail(running.log)}"
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate chapter processes (their kernels exit with their parent), then reap them."""
+    for process in processes:
+        if process.poll() is None:
+            with _ignoring(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with _ignoring(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class _ignoring:
+    """A tiny contextlib.suppress that works while a KeyboardInterrupt is being handled."""
+
+    def __init__(self, *errors: type[BaseException]) -> None:
+        self.errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, trace) -> bool:
+        return kind is not None and issubclass(kind, self.errors)
+
+
+def ready(chapter: Chapter, selected: list[Chapter], finished: set[str]) -> bool:
+    """Whether a chapter may start: every chapter it waits for (among those run) has finished."""
+    numbers = {c.number for c in selected}
+    waits = (
+        chapter.after
+        if chapter.after is not None
+        else [c.number for c in selected if c.number < chapter.number]
+    )
+    return all(n in finished for n in waits if n in numbers)
+
+
+def status_line(running: list[Running]) -> str:
+    """What is running now, for a terminal: '  running 05_training (74 s), 08_sobel (12 s)'."""
+    now = time.perf_counter()
+    parts = [f"{r.chapter.stem} ({now - r.started:.0f} s)" for r in running]
+    return f"  running {', '.join(parts)}"
+
+
+def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> dict[str, float]:
+    """Execute chapters, up to `jobs` at a time in dependency order; return their seconds."""
+    name = kernel.ensure_kernel()
+    folder = ensure_dir(run_folder(profile))
+    label = profile.name if profile.generated else f"{profile.name}, source {profile.source}"
+    print(
+        f"executing {len(chapters)} chapter(s) (profile {label}), {jobs} at a time; "
+        f"kernel logs in {shown(folder / 'logs')}/",
+        flush=True,
+    )
+    pending, running = list(chapters), []
+    finished: set[str] = set()
+    timings: dict[str, float] = {}
+    tty = sys.stdout.isatty()
+    try:
+        while pending or running:
+            for chapter in [c for c in pending if ready(c, chapters, finished)]:
+                if len(running) >= jobs:
+                    break
+                pending.remove(chapter)
+                running.append(start_chapter(chapter, profile, name))
+            if not running:
+                raise BookError("chapters wait for each other in a circle: check their metadata")
+            time.sleep(0.2)
+            if tty:
+                print(f"\r\033[K{status_line(running)}", end="", flush=True)
+            for item in [r for r in running if r.process.poll() is not None]:
+                running.remove(item)
+                if item.process.returncode != 0:
+                    stop([r.process for r in running])
+                    if tty:
+                        print("\r\033[K", end="")
+                    raise BookError(failure_message(item))
+                seconds = json.loads(item.result.read_text(encoding="utf-8"))["seconds"]
+                timings[item.chapter.stem] = seconds
+                finished.add(item.chapter.number)
+                item.result.unlink(missing_ok=True)
+                done = f"[{len(finished)}/{len(chapters)}] {item.chapter.stem:<18} {seconds:6.1f} s"
+                print(f"\r\033[K{done}" if tty else done, flush=True)
+    except KeyboardInterrupt:
+        stop([r.process for r in running])
+        names = ", ".join(r.chapter.stem for r in running) or "between chapters"
+        raise KeyboardInterrupt(names) from None
+    return timings
+
+
+def print_timings(timings: dict[str, float]) -> None:
+    """Print the chapter -> seconds table."""
+    width = max([len(name) for name in timings] + [len("chapter")])
+    print(f"\n{'chapter':<{width}}  seconds")
+    for name, seconds in sorted(timings.items()):
+        print(f"{name:<{width}}  {seconds:7.1f}")
+    print(f"{'total':<{width}}  {sum(timings.values()):7.1f}")
+
+
+def timings_path(profile: Profile) -> Path:
+    """artifacts/<P>/timings.json: the last measured seconds of each chapter of a run."""
+    return profile.artifacts / "timings.json"
+
+
+def save_timings(timings: dict[str, float], profile: Profile, jobs: int, wall: float) -> Path:
+    """Merge this run's chapter timings (each with its own date) into timings.json."""
+    from helpers.store import atomic_write_text
+
+    path = timings_path(profile)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
     chapters = record.get("chapters", {})
-    chapters.update({name: round(seconds, 2) for name, seconds in timings.items()})
+    if not isinstance(chapters, dict):
+        chapters = {}
+    measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for name, seconds in timings.items():
+        chapters[name] = {"seconds": round(seconds, 2), "measured": measured, "jobs": jobs}
     record = {
-        "profile": profile,
-        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "profile": profile.name,
+        "run": profile.folder_name,
         "machine": machine_description(),
         "chapters": dict(sorted(chapters.items())),
+        "last_run": {"chapters": sorted(timings), "jobs": jobs, "wall_seconds": round(wall, 1)},
     }
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     return path
 
 
-def write_timings_page(profile: str, dest: Path = GENERATED / "timings.md") -> Path:
-    """Write the chapter-timings table the introduction includes, from the last measured run."""
-    source = artifacts_dir(profile) / "timings.json"
-    ensure_dir(dest.parent)
-    if not source.is_file():
-        dest.write_text(
-            f"No chapter of the `{profile}` profile has been timed on this machine yet.\n"
-        )
-        return dest
-    record = json.loads(source.read_text())
-    rows = [f"| {name} | {seconds:.0f} |" for name, seconds in record["chapters"].items()]
-    total = sum(record["chapters"].values())
-    lines = [
-        f"Measured by the last `{record['profile']}` build on {record['measured']}, "
-        f"on {record['machine']}:",
-        "",
-        "| chapter | seconds |",
-        "|---|---:|",
-        *rows,
-        f"| **total** | **{total:.0f}** |",
-        "",
-    ]
-    dest.write_text("\n".join(lines))
-    return dest
+def is_default(profile: Profile) -> bool:
+    """The full synthetic book: the one whose site is _build/html."""
+    return profile.name == DEFAULT_PROFILE and profile.source == SYNTHETIC
 
 
-def select(chapters: list[Chapter], only: list[str] | None) -> list[Chapter]:
-    """The chapters named by --only (by number, e.g. 05), or all of them."""
-    if not only:
-        return chapters
-    wanted = {item.zfill(2) for item in only}
-    unknown = wanted - {chapter.number for chapter in chapters}
-    if unknown:
-        raise BookError(f"no chapter numbered {', '.join(sorted(unknown))}")
-    return [chapter for chapter in chapters if chapter.number in wanted]
+def site_output(profile: Profile) -> Path:
+    """Where the run's site is built: _build/html for the default book, else under _build/sites."""
+    return BUILD / "html" if is_default(profile) else site.sites_folder(profile) / "_build" / "html"
 
 
 def run(
@@ -258,44 +420,33 @@ def run(
     execute: bool = True,
     build: bool = True,
     source: str | None = None,
+    jobs: int | None = None,
 ) -> dict[str, float]:
-    """Execute the chosen chapters, then build the site; return chapter timings."""
+    """Execute the chosen chapters, then build the site from this run's chapters; return timings."""
     name = profile_name(profile)
     try:
         chosen = get_profile(name, source)
     except (OSError, ValueError) as error:
         raise BookError(f"bad source: {error}") from None
-    os.environ["BOOK_PROFILE"] = name
-    os.environ[SOURCE_ENV_VAR] = chosen.source
-    label = name if chosen.generated else f"{name}, source {chosen.source}"
+    lacking = system.missing("book")
+    if lacking:
+        raise BookError(system.advice(lacking))
     chapters = discover_chapters()
     check_chapters(chapters)
     timings: dict[str, float] = {}
     if execute:
-        chapters_run = select(chapters, only)
-        for index, chapter in enumerate(chapters_run, start=1):
-            print(
-                f"[{index}/{len(chapters_run)}] executing {chapter.stem} (profile {label}) ...",
-                flush=True,
-            )
-            timings[chapter.stem] = execute_chapter(chapter, name, source=chosen.source)
-            print(
-                f"[{index}/{len(chapters_run)}] {chapter.stem} done in "
-                f"{timings[chapter.stem]:.1f} s"
-            )
-        save_timings(timings, chosen.folder_name)
+        count = jobs or default_jobs()
+        start = time.perf_counter()
+        timings = execute_chapters(select(chapters, only), chosen, count)
+        save_timings(timings, chosen, count, time.perf_counter() - start)
         print_timings(timings)
     if build:
-        missing = [c.stem for c in chapters if not c.executed.is_file()]
-        if missing:
-            raise BookError(
-                f"cannot build the site: chapters never executed: {', '.join(missing)} "
-                "(run without --only, or with --only for those)"
-            )
-        write_timings_page(chosen.folder_name)
-        perf.write_performance_page(GENERATED / "performance.md")  # reads figures, measures nothing
-        build_site()
-        print(f"\nsite built: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
+        executed = site.check_run(chapters, run_folder(chosen), run_identity(chosen))
+        source_tree = site.stage(chosen, executed)
+        site.write_generated(source_tree / "book" / "generated", chosen, timings_path(chosen))
+        output = site_output(chosen)
+        site.build(source_tree, output)
+        print(f"\nsite built: {shown(output)}/index.html")
     return timings
 
 
@@ -315,10 +466,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="+", metavar="NN", help="execute only these chapters")
     parser.add_argument(
-        "--no-execute", action="store_true", help="rebuild the site from the last run"
+        "--jobs", type=int, metavar="N", help=f"chapters at a time (default {default_jobs()})"
+    )
+    parser.add_argument(
+        "--no-execute", action="store_true", help="rebuild the site from this run's chapters"
     )
     parser.add_argument("--no-build", action="store_true", help="execute chapters, skip the site")
     args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     try:
         run(
             args.profile,
@@ -326,10 +482,14 @@ def main(argv: list[str] | None = None) -> int:
             execute=not args.no_execute,
             build=not args.no_build,
             source=args.source,
+            jobs=args.jobs,
         )
-    except BookError as error:
+    except (BookError, site.SiteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as interrupted:
+        print(f"\ninterrupted ({interrupted or 'between chapters'}): stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

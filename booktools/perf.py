@@ -2,24 +2,23 @@
 
 Nothing here measures anything. `python -m booktools.bench` measures and saves
 artifacts/<P>/bench_<name>.json; `write_performance_page` only reads those files (and the last
-build's timings.json) and writes book/generated/performance.md, which book/performance.md
-includes. A benchmark that has never been run gets one honest line instead of a table.
+build's timings.json) and writes the generated/performance.md that book/performance.md includes,
+into each site's staged source tree. A benchmark that has never been run gets one honest line instead of a table.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers.paths import ROOT, artifacts_dir
+from helpers.paths import artifacts_dir
+from helpers.store import atomic_write_text
 
-GENERATED = ROOT / "book" / "generated"
 PAGE_PROFILE = "full"
 # The benchmarks the page reports, in page order (bench.py registers one under each name).
-PAGE_BENCHMARKS = ("chapters", "training", "inference", "memory", "fer", "compute")
+PAGE_BENCHMARKS = ("chapters", "onednn", "training", "inference", "memory", "fer", "compute")
 # backward pass ~ 2x forward (gradients for the inputs and for the weights), so training ~ 3x
 TRAINING_PASSES = 3
 
@@ -96,14 +95,72 @@ def table(header: tuple[str, ...], rows: list[tuple[Any, ...]], right_from: int 
 def section_chapters(record: dict[str, Any]) -> list[str]:
     """Per-chapter execution time of the last full build."""
     chapters = record.get("chapters", {})
-    rows = [(name, f"{seconds:.0f}") for name, seconds in chapters.items()]
-    rows.append(("**total**", f"**{sum(chapters.values()):.0f}**"))
+    rows = [
+        (name, f"{entry['seconds']:.0f}", entry["measured"]) for name, entry in chapters.items()
+    ]
+    rows.append(("**total**", f"**{sum(e['seconds'] for e in chapters.values()):.0f}**", ""))
+    last = record.get("last_run", {})
+    jobs = int(last.get("jobs", 1))
+    shared = (
+        f" The runner executes {jobs} chapters at a time, so each chapter's seconds include "
+        f"sharing the processor; the last run took {last['wall_seconds']:.0f} s of wall time."
+        if jobs > 1 and "wall_seconds" in last
+        else ""
+    )
     return [
         "### Executing each chapter",
         "",
-        f"The last `{record.get('profile', PAGE_PROFILE)}` build. " + measured_line(record),
+        f"The last `{record.get('profile', PAGE_PROFILE)}` build of each chapter, on "
+        f"{record.get('machine', 'an undescribed machine')}.{shared}",
         "",
-        *table(("chapter", "seconds"), rows),
+        *table(("chapter", "seconds", "measured"), rows),
+    ]
+
+
+def section_onednn(record: dict[str, Any]) -> list[str]:
+    """Training and prediction speed with oneDNN as the book sets it and with it off."""
+    book, off = record["book"], record["off"]
+    flags = ", ".join(record.get("cpu_flags", [])) or "not read"
+    default = (
+        "turns it on by itself on this processor (it has AVX-512 VNNI), so the book's setting "
+        "changes nothing here"
+        if "avx512_vnni" in record.get("cpu_flags", []) or "amx_tile" in record.get("cpu_flags", [])
+        else "leaves it off on this processor (no AVX-512 VNNI or AMX), so the book's setting "
+        "is what turns it on"
+    )
+    return [
+        "### oneDNN on",
+        "",
+        "`import helpers` sets `TF_ENABLE_ONEDNN_OPTS=1` unless you have set it yourself: "
+        f"TensorFlow {record['tensorflow']} uses its oneDNN kernels by default only on CPUs with "
+        f"AVX-512 VNNI or AMX, and it {default} (CPU flags seen: {flags}). Each figure is the "
+        f"median over {record['rounds']} fresh processes per setting, alternated, "
+        f"{record['epochs'] - 1} timed epochs each. " + measured_line(record),
+        "",
+        *table(
+            ("TF_ENABLE_ONEDNN_OPTS", "oneDNN", "training images/s", "predicting images/s"),
+            [
+                (
+                    "as the book sets it (1)",
+                    "on" if book["onednn"] else "off",
+                    f"{book['train_images_per_second']:.1f}",
+                    f"{book['predict_images_per_second']:.1f}",
+                ),
+                (
+                    "0",
+                    "on" if off["onednn"] else "off",
+                    f"{off['train_images_per_second']:.1f}",
+                    f"{off['predict_images_per_second']:.1f}",
+                ),
+                (
+                    "**ratio**",
+                    "",
+                    f"**{record['train_ratio']:.2f}**",
+                    f"**{record['predict_ratio']:.2f}**",
+                ),
+            ],
+            right_from=2,
+        ),  # fmt: skip
     ]
 
 
@@ -282,6 +339,7 @@ def section_compute(record: dict[str, Any]) -> list[str]:
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "chapters": section_chapters,
+    "onednn": section_onednn,
     "training": section_training,
     "inference": section_inference,
     "memory": section_memory,
@@ -292,6 +350,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 MISSING = {
     "chapters": "No `full` build has been timed on this machine yet "
     "(`python -m booktools.book --profile full`), so there are no chapter times.",
+    "onednn": "The oneDNN benchmark has never been run here (`python -m booktools.bench onednn`).",
     "training": "The training benchmark has never been run here "
     "(`python -m booktools.bench training`).",
     "inference": "The inference benchmark has never been run here "
@@ -331,14 +390,10 @@ def performance_markdown(artifacts: Path) -> str:
     return "\n".join(lines)
 
 
-def write_performance_page(
-    dest: Path = GENERATED / "performance.md", artifacts: Path | None = None
-) -> Path:
+def write_performance_page(dest: Path, artifacts: Path | None = None) -> Path:
     """Write the performance tables the page includes, from the saved figures only (fast)."""
     dest = Path(dest)
     text = performance_markdown(artifacts or artifacts_dir(PAGE_PROFILE))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    temporary = dest.with_name(f".{dest.name}.{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, dest)
+    atomic_write_text(dest, text)
     return dest

@@ -11,10 +11,8 @@ them to a model trained on RGB; this module never does.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,27 +162,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines bypass Python."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def run(args: argparse.Namespace) -> int:
     """Print one line per image (path, class, probability); exit status 2 if any failed."""
-    try:
-        with native_stderr_silenced():
-            model = load_model(args.model)
-            model(np.zeros((1, *evaluate.model_input_size(model), 3), "float32"), training=False)
+    try:  # importing helpers set TensorFlow's start-up lines aside (helpers.env.quiet_logs)
+        model = load_model(args.model)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {_first_line(error)}", file=sys.stderr)
         return EXIT_FAILED

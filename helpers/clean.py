@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 from helpers.extract import safe_extract
 from helpers.images import DEFAULT_MAX_PIXELS, ImageError, load_rgb, perceptual_hash
-from helpers.paths import publish, staging_dir
 from helpers.profiles import Profile, get_profile
+from helpers.store import publish, staging_dir
 
 CLEAN_VERSION = 1  # bump when the rules change, so every DEST is rebuilt
 MIN_SIDE = 100

@@ -2,25 +2,105 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.abc
+import importlib.machinery
 import logging
 import os
 import random
-import warnings
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
+from helpers.paths import ROOT
 from helpers.profiles import Profile, get_profile
 
 DEFAULT_SEED = 42
 
 
 def quiet_logs() -> None:
-    """Silence TensorFlow's C++ and Python start-up chatter (set before TensorFlow is imported)."""
+    """Before TensorFlow is imported: its oneDNN kernels on, its logs and start-up lines quiet.
+
+    TensorFlow 2.21 turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI or
+    AMX; on an AVX2 laptop the book's CNN then trains about 3 times slower (booktools.bench
+    onednn measures it). TF_ENABLE_ONEDNN_OPTS=1 turns them on everywhere, unless the reader
+    has set the variable. The C++ lines TensorFlow prints while it loads (absl's "All log
+    messages before absl::InitializeLog()", oneDNN's and CUDA's notices) ignore
+    TF_CPP_MIN_LOG_LEVEL, so the first `import tensorflow` runs with the process's standard
+    error set aside; what it printed is shown only if the import fails.
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    if "tensorflow" not in sys.modules and not any(
+        isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlow())
+
+
+@contextlib.contextmanager
+def native_stderr_captured() -> Iterator[None]:
+    """Send file descriptor 2 to a temporary file; replay what it caught if the block raises.
+
+    TensorFlow's C++ code writes to the descriptor directly, past sys.stderr, so Python's own
+    redirection cannot catch it.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode("utf-8", errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """TensorFlow's own loader, run with standard error set aside (see quiet_logs)."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec):  # noqa: ANN001, ANN201 - the importlib protocol
+        """The module object, made by TensorFlow's own loader."""
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:  # noqa: ANN001
+        """Import TensorFlow and initialise its devices (CUDA's notice comes then)."""
+        with native_stderr_captured():
+            self._loader.exec_module(module)
+            module.config.list_physical_devices()
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - resources and the like: the real loader's
+        return getattr(self._loader, name)
+
+
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """An import hook that wraps the first `import tensorflow` in _QuietLoader, then leaves."""
+
+    def find_spec(self, name, path, target=None):  # noqa: ANN001, ANN201
+        """TensorFlow's spec with a quiet loader; None for every other module."""
+        if name != "tensorflow":
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _QuietLoader(spec.loader)
+        return spec
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> int:
@@ -52,6 +132,26 @@ def plot_style() -> None:
     )
 
 
+def check_checkout(folder: Path | None = None) -> None:
+    """Refuse to run a chapter of one checkout with another checkout's `helpers`.
+
+    A chapter runs with the helpers its kernel imports. When the notebook's own folder (the
+    working directory Jupyter and papermill give it) belongs to a different checkout of the
+    book, the kernel is that other checkout's, and the chapter would read and write there.
+    """
+    here = Path(folder or Path.cwd()).resolve()
+    for candidate in (here, here.parent):
+        is_checkout = (candidate / "helpers" / "__init__.py").is_file() and (
+            candidate / "_toc.yml"
+        ).is_file()
+        if is_checkout and candidate != ROOT.resolve():
+            raise RuntimeError(
+                f"this notebook is in the checkout {candidate}, but the kernel imports the "
+                f"helpers of {ROOT}: choose the kernel of {candidate.name} "
+                f"({candidate.name}/.venv/bin/jupyter lab lists it)"
+            )
+
+
 def setup(
     profile: str | None = None,
     seed: int | None = None,
@@ -63,6 +163,7 @@ def setup(
     `source` is the chapter's SOURCE parameter (None: $BOOK_SOURCE, else 'synthetic').
     """
     quiet_logs()
+    check_checkout()
     chosen = get_profile(profile, source)
     given = {key.lower(): value for key, value in overrides.items() if value is not None}
     if "source" in given:

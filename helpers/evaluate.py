@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import split
+from helpers.store import atomic_save, atomic_write_text
 
 POSITIVE_LABEL = 1
 DEFAULT_THRESHOLD = 0.5
@@ -582,9 +583,6 @@ def draw_personal_faces(
     folder: Path, valences: Sequence[float], seed: int, size: int = FRESH_DRAW_SIZE
 ) -> list[Path]:
     """Draw one face per valence and save each as a PNG file (written atomically) in folder."""
-    import os
-    import tempfile
-
     from PIL import Image
 
     from helpers import synthetic
@@ -595,10 +593,9 @@ def draw_personal_faces(
         rng = np.random.default_rng([seed, index])
         image, _ = synthetic.draw_face(float(valence), rng, size)
         target = folder / f"face_{index}_valence_{valence:+.2f}.png"
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".png")
-        os.close(handle)
-        Image.fromarray(image).save(temporary, format="PNG")
-        os.replace(temporary, target)
+        atomic_save(
+            target, lambda path, image=image: Image.fromarray(image).save(path, format="PNG")
+        )
         paths.append(target)
     return paths
 
@@ -608,7 +605,7 @@ def save_metrics(profile, payload: dict) -> Path:
     import json
 
     target = profile.artifacts / "metrics.json"
-    split.write_atomically(json.dumps(payload, indent=2, default=float) + "\n", target)
+    atomic_write_text(target, json.dumps(payload, indent=2, default=float) + "\n")
     return target
 
 

@@ -13,12 +13,13 @@ import lzma
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from helpers.store import scratch_dir
 
 MAX_TOTAL_BYTES = 2 * 1024**3  # 2 GiB uncompressed in all
 MAX_ENTRIES = 10_000
@@ -238,7 +239,7 @@ def safe_extract(
         _check_targets(archive, dest, entries)
         created = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))
+        staging = scratch_dir(dest, ".extracting-")
         try:
             _write_staged(kind, handle, entries, staging)
             return _move_into_place(staging, dest)

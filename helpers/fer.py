@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from helpers.paths import publish, staging_dir
+from helpers.store import publish, staging_dir
 
 SIDE = 48
 PIXELS = SIDE * SIDE

@@ -6,7 +6,7 @@ build, train and inspect it through these functions so every chapter uses one de
 
 from __future__ import annotations
 
-import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -207,47 +207,70 @@ def layered_view(model: keras.Model, **kwargs: Any) -> Image.Image:
 
     options: dict[str, Any] = {
         "legend": True,
-        "legend_text_spacing_offset": 0,  # any other value only triggers a deprecation warning
+        "legend_text_spacing_offset": 0,  # no extra room for the legend text
         "scale_xy": 1.0,
         "scale_z": 1.5,
         "max_z": 60,
         "spacing": 20,
     }
     options.update(kwargs)
-    with _with_output_shapes(model):
+    with _with_output_shapes(model), warnings.catch_warnings():
+        # visualkeras 0.2.0 warns that this parameter is deprecated even when it is 0
+        warnings.filterwarnings("ignore", message="The legend_text_spacing_offset parameter")
         image = visualkeras.layered_view(model, **options)
     return image.convert("RGB")
 
 
-def graphviz_missing() -> str | None:
-    """Why keras.utils.plot_model cannot draw here (pydot or Graphviz's `dot` missing), or None."""
-    try:
-        import pydot  # noqa: F401
-    except ImportError:
-        return "pydot is not installed (pip install pydot)"
-    if shutil.which("dot") is None:
-        return "Graphviz's `dot` program is not on PATH (Debian/Ubuntu: apt-get install graphviz)"
-    return None
+def layer_rows(model: keras.Model) -> list[dict[str, Any]]:
+    """Name, type, output shape and parameter count of every layer, in order (input first)."""
+    rows = [
+        {"name": "image", "type": "Input", "shape": tuple(model.inputs[0].shape[1:]), "params": 0}
+    ]
+    rows += [
+        {
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "shape": tuple(layer.output.shape[1:]),
+            "params": layer.count_params(),
+        }
+        for layer in model.layers
+    ]
+    return rows
 
 
-def plot_model_image(model: keras.Model, path: Path) -> Path | None:
-    """Draw the model graph with shapes and names to `path`; say in one line why not if impossible."""
-    problem = graphviz_missing()
-    if problem:
-        print(f"plot_model skipped: {problem}.")
-        return None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keras.utils.plot_model(
-        model,
-        to_file=str(path),
-        show_shapes=True,
-        show_layer_names=True,
-        show_layer_activations=True,
-        expand_nested=True,
-        dpi=72,
-    )
-    return path
+def plot_layer_chain(model: keras.Model, title: str = "The CNN as a graph of layers") -> Any:
+    """The model's graph drawn as the chain a Sequential model is: one box a layer, with shapes.
+
+    keras.utils.plot_model draws the same with Graphviz's `dot`, a system program; this needs
+    only matplotlib.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    rows = layer_rows(model)
+    height = 0.62 * len(rows) + 0.8
+    figure, axes = plt.subplots(figsize=(5.4, height))
+    axes.set(xlim=(0, 10), ylim=(len(rows) - 0.4, -0.9), title=title)
+    axes.axis("off")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    kinds = sorted({row["type"] for row in rows})
+    for index, row in enumerate(rows):
+        colour = colours[kinds.index(row["type"]) % len(colours)]
+        box = FancyBboxPatch(
+            (0.6, index - 0.3), 8.8, 0.6, boxstyle="round,pad=0.02,rounding_size=0.15",
+            facecolor=colour, alpha=0.22, edgecolor=colour, linewidth=1.2,
+        )  # fmt: skip
+        axes.add_patch(box)
+        shape = str(row["shape"])
+        params = f"{row['params']:,} parameters" if row["params"] else "no weights"
+        axes.text(0.9, index, f"{row['name']}  ·  {row['type']}", va="center", fontsize=9.5,
+                  fontweight="bold")  # fmt: skip
+        axes.text(9.1, index, f"{shape}   {params}", va="center", ha="right", fontsize=8.5)
+        if index:
+            axes.annotate("", xy=(5, index - 0.31), xytext=(5, index - 0.69),
+                          arrowprops={"arrowstyle": "->", "color": "0.35"})  # fmt: skip
+    figure.tight_layout()
+    return figure
 
 
 def picture_figure(picture: Image.Image | Path, title: str, width: float = 7.0) -> Any:

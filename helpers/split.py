@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.profiles import Profile
+from helpers.store import atomic_write_text
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -199,19 +198,6 @@ def fingerprint(clean_dir: Path, fractions: Sequence[float], seed: int) -> str:
     return digest.hexdigest()
 
 
-def write_atomically(text: str, target: Path) -> None:
-    """Write a text file through a temporary file and a rename, so readers never see half."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def ensure_split_of(
     clean_dir: Path,
     out_dir: Path,
@@ -227,9 +213,9 @@ def ensure_split_of(
         if json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == stamp:
             return pd.read_csv(csv)
     frame = split_frame(clean_dir, fractions, seed, keys)
-    write_atomically(frame.to_csv(index=False), csv)
+    atomic_write_text(csv, frame.to_csv(index=False))
     info = {"fingerprint": stamp, "fractions": list(fractions), "seed": seed}
-    write_atomically(json.dumps(info, indent=2) + "\n", meta)
+    atomic_write_text(meta, json.dumps(info, indent=2) + "\n")
     return frame
 
 
@@ -439,6 +425,30 @@ def original_pipeline(
     return scaled
 
 
+def replay_order(
+    file_paths: Sequence[str], batch_size: int, seed: int | None, shuffle: bool = True
+) -> Any:
+    """The original loader's batches of file paths, in its order, without decoding a pixel.
+
+    image_dataset_from_directory shuffles the list of (path, label) pairs with
+    `shuffle(buffer_size=8 * batch_size, seed=seed)` before it decodes anything, and a shuffle's
+    order depends only on its seed, its buffer and the number of elements, never on what they
+    are. The same shuffle over the same paths therefore yields the same order in every pass, at
+    the cost of listing strings (tests/test_split.py checks it against the decoded pipeline).
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(list(file_paths))
+    if shuffle:
+        dataset = dataset.shuffle(buffer_size=8 * batch_size, seed=seed)
+    return dataset.batch(batch_size)
+
+
+def path_keys(dataset: Iterable[Any]) -> list[str]:
+    """The file paths of a batched dataset of paths, in the order one pass yields them."""
+    return [path.decode("utf-8") for batch in dataset for path in np.asarray(batch)]
+
+
 def count_leak(
     directory: Path,
     batch_size: int = 32,
@@ -447,10 +457,16 @@ def count_leak(
     shuffle: bool = True,
     seed: int | None = None,
 ) -> LeakReport:
-    """Reproduce the original's split (shuffled loader, x/255, take/skip 70/20/10) and count leaks."""
+    """Reproduce the original's split (shuffled loader, take/skip 70/20/10) and count leaks.
+
+    The loader gives the files and their number of batches; the passes are replayed on the
+    file paths (replay_order), so counting over many epochs costs no decoding.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a folder of class folders")
+    if shuffle and seed is None:
+        seed = 1  # a replay needs the seed the loader was given
     data = original_pipeline(directory, image_size, batch_size, seed, shuffle=shuffle)
     images = len(data.file_paths)
     batches = int(data.cardinality())
@@ -459,14 +475,15 @@ def count_leak(
         raise ValueError(
             f"{batches} batches of {batch_size} give no test batch: use a smaller batch size"
         )
-    train = data.take(train_size)
-    val = data.skip(train_size).take(val_size)
-    test = data.skip(train_size + val_size).take(test_size)
+    order = replay_order(data.file_paths, batch_size, seed, shuffle=shuffle)
+    train = order.take(train_size)
+    val = order.skip(train_size).take(val_size)
+    test = order.skip(train_size + val_size).take(test_size)
     # every `for` over a dataset is a new iteration: training passes first, then validation, test
-    train_passes = [set(image_keys(train)) for _ in range(max(1, epochs))]
-    val_keys = image_keys(val)
-    test_keys = image_keys(test)
-    second_test = image_keys(test)
+    train_passes = [set(path_keys(train)) for _ in range(max(1, epochs))]
+    val_keys = path_keys(val)
+    test_keys = path_keys(test)
+    second_test = path_keys(test)
     seen_in_training = set().union(*train_passes)
     return LeakReport(
         images=images,

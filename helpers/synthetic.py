@@ -89,8 +89,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from helpers.paths import publish, staging_dir
 from helpers.profiles import Profile
+from helpers.store import publish, staging_dir
 
 GENERATOR_VERSION = 2  # bump whenever the output changes, so ensure_downloads regenerates
 CLASS_NAMES: tuple[str, str] = ("happy", "sad")

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import pandas as pd
 from helpers.env import seed_everything
 from helpers.model import build_model, compile_model
 from helpers.profiles import Profile
+from helpers.store import atomic_write_text, publish, scratch_dir
 
 if TYPE_CHECKING:
     from helpers.split import Datasets
@@ -202,7 +202,7 @@ def start_run(
     if train_images == 0:
         raise ValueError("the split has no training images")
     profile.artifacts.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".run-{config.run_name}-", dir=profile.artifacts))
+    scratch = scratch_dir(profile.artifacts, f".run-{config.run_name}-")
     meter = ThroughputMeter(train_images)
     run = Run(profile, config, model, scratch, train_images, meter)
     if tensorboard_missing():
@@ -265,27 +265,6 @@ def history_frame(history: dict[str, list[float]], seconds: list[float]) -> pd.D
     return frame
 
 
-def _replace_folder(source: Path, target: Path) -> None:
-    """Move a finished folder into place, replacing an older one (rename, then delete the old)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.replace(target, old)
-    os.replace(source, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_text(text: str, target: Path) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, target)
-
-
 def split_digest(profile: Profile) -> str:
     """SHA-256 of data/<P>/split.csv: which images trained the model, and in which subset."""
     from helpers import split
@@ -331,10 +310,11 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
         "train_images": run.train_images,
         "history": table.to_dict(orient="list"),
     }
-    _write_text(table.to_csv(index=False), result.history_csv)
-    _write_text(json.dumps(summary, indent=2) + "\n", result.history_json)
+    atomic_write_text(result.history_csv, table.to_csv(index=False))
+    atomic_write_text(result.history_json, json.dumps(summary, indent=2) + "\n")
     if run.scratch_logs.is_dir():
-        _replace_folder(run.scratch_logs, result.log_dir)
+        result.log_dir.parent.mkdir(parents=True, exist_ok=True)
+        publish(run.scratch_logs, result.log_dir)
     result.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     os.replace(run.scratch_checkpoint, result.checkpoint)
     if result.model_path is not None:
@@ -347,7 +327,7 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
             "best_epoch": best_epoch,
             "images_per_second": summary["images_per_second"],
         }
-        _write_text(json.dumps(stamp, indent=2) + "\n", profile.artifacts / STAMP_FILE)
+        atomic_write_text(profile.artifacts / STAMP_FILE, json.dumps(stamp, indent=2) + "\n")
     shutil.rmtree(run.scratch, ignore_errors=True)
     return result
 

@@ -12,7 +12,9 @@ from booktools import bench, perf
 
 
 def test_registry_lists_every_benchmark_the_page_reports(capsys: pytest.CaptureFixture) -> None:
-    assert set(perf.PAGE_BENCHMARKS) <= set(bench.BENCHMARKS)
+    # the chapter times are measured by the runner (timings.json), every other section by a benchmark
+    assert set(perf.PAGE_BENCHMARKS) - {"chapters"} <= set(bench.BENCHMARKS)
+    assert "chapters" not in bench.BENCHMARKS
     assert bench.main(["--list"]) == 0
     listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert listed == set(bench.BENCHMARKS)
@@ -79,9 +81,24 @@ TRAINING = {
 }
 TIMINGS = {
     "profile": "full",
-    "measured": "2000-01-02 03:04 UTC",
     "machine": "Test CPU, 2 cores",
-    "chapters": {"01_acquisition": 12.0, "02_eda": 30.0},
+    "chapters": {
+        "01_acquisition": {"seconds": 12.0, "measured": "2000-01-02 03:04 UTC", "jobs": 2},
+        "02_eda": {"seconds": 30.0, "measured": "2000-01-01 01:00 UTC", "jobs": 2},
+    },
+    "last_run": {"chapters": ["01_acquisition"], "jobs": 2, "wall_seconds": 33.0},
+}
+ONEDNN = {
+    "image_size": 256,
+    "batch_size": 32,
+    "epochs": 3,
+    "rounds": 2,
+    "tensorflow": "2.21.0",
+    "cpu_flags": ["avx2", "avx512f"],
+    "book": {"onednn": True, "train_images_per_second": 80.0, "predict_images_per_second": 330.0},
+    "off": {"onednn": False, "train_images_per_second": 25.0, "predict_images_per_second": 90.0},
+    "train_ratio": 3.2,
+    "predict_ratio": 3.667,
 }
 INFERENCE = {
     "images": 64,
@@ -99,16 +116,30 @@ def test_page_shows_measured_tables_and_lists_the_missing_ones(tmp_path: Path) -
     fake(tmp_path, "bench_inference.json", INFERENCE)
     page = perf.write_performance_page(tmp_path / "out" / "performance.md", artifacts=tmp_path)
     text = page.read_text(encoding="utf-8")
-    assert "| 01_acquisition | 12 |" in text
+    assert "| 01_acquisition | 12 | 2000-01-02 03:04 UTC |" in text
+    assert "| 02_eda | 30 | 2000-01-01 01:00 UTC |" in text  # each chapter keeps its own date
     assert "| **total** | **42** |" in text
+    assert "2 chapters at a time" in text and "33 s of wall time" in text
     assert "| **ratio book / original** | **2.40** | 2.50 |" in text
     assert "| **ratio batched / one by one** | **4.50** |" in text
     assert "Test CPU, 2 cores" in text and "2000-01-02 03:04 UTC" in text
     missing = text.split("### Not measured yet", 1)[1]
-    for name in ("memory", "fer", "compute"):
+    for name in ("onednn", "memory", "fer", "compute"):
         assert f"python -m booktools.bench {name}" in missing
     for name in ("training", "inference"):
         assert f"python -m booktools.bench {name}`" not in missing
+
+
+def test_onednn_section_gives_both_settings_the_ratio_and_why(tmp_path: Path) -> None:
+    fake(tmp_path, "bench_onednn.json", ONEDNN)
+    text = perf.performance_markdown(tmp_path)
+    assert "| as the book sets it (1) | on | 80.0 | 330.0 |" in text
+    assert "| 0 | off | 25.0 | 90.0 |" in text
+    assert "| **ratio** |  | **3.20** | **3.67** |" in text
+    assert "no AVX-512 VNNI or AMX" in text  # this CPU's flags: the book's setting matters
+    vnni = {**ONEDNN, "cpu_flags": ["avx2", "avx512f", "avx512_vnni"]}
+    fake(tmp_path, "bench_onednn.json", vnni)
+    assert "changes nothing here" in perf.performance_markdown(tmp_path)
 
 
 def test_page_with_nothing_measured_says_so_once_per_benchmark(tmp_path: Path) -> None:

@@ -1,16 +1,26 @@
-"""The book runner: chapter discovery, the checks it refuses on, and a failing chapter."""
+"""The book runner: chapter discovery, the checks it refuses on, failing and interrupted chapters."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from booktools import book
+from booktools import book, execute, kernel, site, system
+from helpers.paths import ROOT
+from helpers.profiles import get_profile
 
 
-def write_notebook(path: Path, cells: list[str], tag_first: bool = True) -> Path:
+def write_notebook(
+    path: Path, cells: list[str], tag_first: bool = True, after: list[str] | None = None
+) -> Path:
     """Write a notebook whose first code cell is (optionally) tagged `parameters`."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -18,6 +28,8 @@ def write_notebook(path: Path, cells: list[str], tag_first: bool = True) -> Path
         "display_name": "Python 3",
         "language": "python",
     }
+    if after is not None:
+        nb.metadata[book.META_KEY] = {"after": after}
     for index, source in enumerate(cells):
         cell = nbformat.v4.new_code_cell(source)
         if index == 0 and tag_first:
@@ -33,6 +45,14 @@ def write_toc(path: Path, entries: list[str]) -> Path:
     lines += [f"  - file: {entry}" for entry in entries]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run folders under tmp_path instead of _build/runs."""
+    folder = tmp_path / "runs"
+    monkeypatch.setattr(book, "RUNS", folder)
+    return folder
 
 
 def test_discover_chapters_orders_by_number_and_ignores_others(tmp_path: Path) -> None:
@@ -57,6 +77,14 @@ def test_chapter_missing_from_toc_is_refused(tmp_path: Path) -> None:
         book.check_chapters(book.discover_chapters(tmp_path), toc)
 
 
+def test_waiting_for_a_later_or_unknown_chapter_is_refused(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"], after=["02"])
+    write_notebook(tmp_path / "02_b.ipynb", ["PROFILE = None"], after=["07"])
+    toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_a", "book/chapters/02_b"])
+    with pytest.raises(book.BookError, match="01_a.ipynb: metadata happy_or_sad.after names 02"):
+        book.check_chapters(book.discover_chapters(tmp_path), toc)
+
+
 def test_no_chapters_is_refused(tmp_path: Path) -> None:
     with pytest.raises(book.BookError, match="no chapter notebooks"):
         book.check_chapters([], write_toc(tmp_path / "_toc.yml", []))
@@ -68,26 +96,77 @@ def test_unknown_only_is_refused(tmp_path: Path) -> None:
         book.select(book.discover_chapters(tmp_path), ["7"])
 
 
-def test_failing_cell_names_chapter_and_cell(tmp_path: Path) -> None:
+def test_a_chapter_waits_for_earlier_ones_unless_it_says_otherwise(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"])
+    write_notebook(tmp_path / "02_b.ipynb", ["PROFILE = None"])
+    write_notebook(tmp_path / "03_c.ipynb", ["PROFILE = None"], after=[])
+    write_notebook(tmp_path / "04_d.ipynb", ["PROFILE = None"], after=["01"])
+    write_notebook(tmp_path / "05_e.ipynb", ["PROFILE = None"])
+    first, second, free, needs_first, last = chapters = book.discover_chapters(tmp_path)
+    assert book.ready(first, chapters, set()) and book.ready(free, chapters, set())
+    assert not book.ready(second, chapters, set()) and not book.ready(needs_first, chapters, set())
+    assert book.ready(needs_first, chapters, {"01"}) and book.ready(second, chapters, {"01"})
+    assert not book.ready(last, chapters, {"01", "02", "04"})  # every earlier one, 03 too
+    assert book.ready(last, chapters, {"01", "02", "03", "04"})
+    # a chapter waited for but not being run (--only) does not hold anyone up
+    assert book.ready(last, [last], set())
+
+
+def test_failing_cell_names_chapter_and_cell(tmp_path: Path, runs: Path) -> None:
     """A chapter that raises stops the run with one message naming the chapter and the cell."""
     source = write_notebook(
         tmp_path / "01_scratch.ipynb",
         ["PROFILE = None", "x = 1", "raise ValueError('deliberate failure')"],
     )
-    chapter = book.Chapter("01", source)
-    out, failed = tmp_path / "out", tmp_path / "failed"
+    profile = get_profile("smoke", "synthetic")
     with pytest.raises(book.BookError) as caught:
-        book.execute_chapter(chapter, "smoke", out_dir=out, failed_dir=failed)
+        book.execute_chapters([book.Chapter("01", source)], profile, jobs=1)
     message = str(caught.value)
     assert "chapter 01_scratch failed in cell" in message
     assert "raise ValueError('deliberate failure')" in message
     assert "ValueError: deliberate failure" in message
-    assert not (out / "01_scratch.ipynb").exists(), "a failed chapter must not reach the site"
-    assert (failed / "01_scratch.ipynb").is_file(), "the failed copy is kept for reading"
+    folder = runs / profile.folder_name
+    assert not (folder / "01_scratch.ipynb").exists(), "a failed chapter must not reach the site"
+    assert (folder / "failed" / "01_scratch.ipynb").is_file(), "the failed copy is kept"
+    assert (folder / "logs" / "01_scratch.log").is_file()
+
+
+def test_chapters_run_two_at_a_time_and_record_their_run(tmp_path: Path, runs: Path) -> None:
+    cells = ["PROFILE = None", "import time; time.sleep(3); print('done')"]
+    chapters = [
+        book.Chapter("01", write_notebook(tmp_path / "01_a.ipynb", cells, after=[]), ()),
+        book.Chapter("02", write_notebook(tmp_path / "02_b.ipynb", cells, after=[]), ()),
+    ]
+    profile = get_profile("smoke", "synthetic")
+    start = time.perf_counter()
+    timings = book.execute_chapters(chapters, profile, jobs=2)
+    wall = time.perf_counter() - start
+    assert set(timings) == {"01_a", "02_b"}
+    assert wall < sum(timings.values()), "two chapters at a time overlap"
+    executed = runs / profile.folder_name / "01_a.ipynb"
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    assert notebook["metadata"][execute.RUN_KEY]["run"] == profile.folder_name
+    first, injected = notebook["cells"][0], notebook["cells"][1]
+    assert "remove-cell" in first["metadata"]["tags"], "the parameters cell is hidden on the page"
+    assert "injected-parameters" in injected["metadata"]["tags"]
+    assert "remove-cell" in injected["metadata"]["tags"]
+
+
+def test_site_refuses_chapters_of_another_run(tmp_path: Path) -> None:
+    chapter = book.Chapter("01", write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"]))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(site.SiteError, match="never executed in it: 01_a"):
+        site.check_run([chapter], folder, {"profile": "full", "source": "synthetic", "run": "full"})
+    copy = nbformat.read(chapter.source, as_version=4)
+    copy.metadata[execute.RUN_KEY] = {"profile": "smoke", "source": "synthetic", "run": "smoke"}
+    nbformat.write(copy, folder / "01_a.ipynb")
+    with pytest.raises(site.SiteError, match="executed by run 'smoke', not 'full'"):
+        site.check_run([chapter], folder, {"profile": "full", "source": "synthetic", "run": "full"})
 
 
 def test_main_exits_non_zero_on_a_failing_chapter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
@@ -95,13 +174,82 @@ def test_main_exits_non_zero_on_a_failing_chapter(
     write_notebook(notebooks / "02_bad.ipynb", ["PROFILE = None", "1 / 0"])
     toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_ok", "book/chapters/02_bad"])
     monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
-    monkeypatch.setattr(book, "CHAPTERS", tmp_path / "chapters")
-    monkeypatch.setattr(book, "FAILED", tmp_path / "failed")
     monkeypatch.setattr(book, "TOC", toc)
-    monkeypatch.setattr(book, "artifacts_dir", lambda profile: tmp_path / "artifacts" / profile)
+    monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
     status = book.main(["--profile", "smoke", "--no-build"])
     err = capsys.readouterr().err
     assert status == 1
     assert "chapter 02_bad failed in cell" in err
     assert "ZeroDivisionError" in err
-    assert (tmp_path / "chapters" / "01_ok.ipynb").is_file()
+    assert (runs / "smoke" / "01_ok.ipynb").is_file()
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Process ids whose working directory is inside folder (a kernel runs in its chapter's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds processes through /proc")
+def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path: Path) -> None:
+    """SIGINT during a chapter: one line on stderr, exit 130, no chapter or kernel left running."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_slow.ipynb", ["PROFILE = None", "import time; time.sleep(120)"])
+    toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_slow"])
+    script = (
+        "import sys; from pathlib import Path; from booktools import book\n"
+        f"book.NOTEBOOKS = Path({str(notebooks)!r}); book.TOC = Path({str(toc)!r})\n"
+        f"book.RUNS = Path({str(tmp_path / 'runs')!r})\n"
+        "sys.exit(book.main(['--profile', 'smoke', '--no-build']))\n"
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    log = tmp_path / "runs" / "smoke" / "logs" / "01_slow.log"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "Kernel" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.2)
+    time.sleep(3)  # the kernel is now executing the sleeping cell
+    runner.send_signal(signal.SIGINT)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == book.EXIT_INTERRUPTED
+    assert err.strip().splitlines() == ["interrupted (01_slow): stopped"], err
+    assert "Traceback" not in out + err
+    time.sleep(3)  # a kernel notices its parent is gone within a second or two
+    assert not processes_in(tmp_path), "a chapter's process or its kernel is still running"
+
+
+def test_kernel_belongs_to_its_checkout(tmp_path: Path) -> None:
+    assert kernel.kernel_name(ROOT) == kernel.kernel_name(ROOT / "notebooks" / "..")
+    assert kernel.kernel_name(ROOT) != kernel.kernel_name(tmp_path)
+    assert kernel.kernel_name().startswith("happy-or-sad-")
+    assert kernel.spec_folder().is_relative_to(Path(sys.prefix))
+    name = kernel.ensure_kernel()
+    assert kernel.is_installed(name), "the spec inside .venv starts this environment's Python"
+
+
+def test_missing_programs_are_named_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    lacking = system.missing("test")
+    assert {p.name for p in lacking} >= {"chromium", "chromedriver", "npm"}
+    line = system.advice(lacking)
+    assert "\n" not in line
+    for words in ("apt-get install", "chromium-driver", "dnf install", "brew install"):
+        assert words in line
+    assert system.provide("test", allow_install=False) == 1
+    with pytest.raises(ValueError, match="unknown need"):
+        system.missing("nothing")
+
+
+def test_the_book_itself_needs_no_system_program_but_python_and_npm() -> None:
+    assert set(system.NEEDS["book"]) == {"venv", "npm"}  # no Graphviz: diagrams are drawn in Python
+    assert system.missing("book") == []  # this environment was made by `make install`

@@ -1,8 +1,8 @@
 """The smoke book end to end on sources made here: drawn shapes in class folders, and a FER-format CSV.
 
-Each run executes every chapter (a few minutes), so they run only with BOOK_E2E=1
-(`make e2e`, part of `make test`). They overwrite book/chapters/ with their executed copies;
-`make test` runs the synthetic smoke book after them.
+Each run executes every chapter (a minute or two), so they run only with BOOK_E2E=1
+(`make e2e`, part of `make test`). Each source is a run of its own (_build/runs/<run>/), so they
+never touch the synthetic smoke book's chapters.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from shape_sources import make_shape_folder
 
+from booktools import book
 from helpers import fer, profiles
-from helpers.paths import CHAPTERS, ROOT
+from helpers.paths import ROOT
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("BOOK_E2E") != "1", reason="end-to-end book runs: set BOOK_E2E=1 (make e2e)"
@@ -52,6 +53,7 @@ def run_book(source: Path) -> profiles.Profile:
         str(source),
         "--no-build",
     ]
+    executed = book.run_folder(chosen)
     try:
         done = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False
@@ -66,13 +68,14 @@ def run_book(source: Path) -> profiles.Profile:
         )
         assert after == before  # nothing of this source landed among the synthetic artifacts
         for chapter in ("01_acquisition", "02_eda", "06_evaluation", "07_filters", "09_appendix"):
-            assert SKIP_LINE in outputs(CHAPTERS / f"{chapter}.ipynb"), chapter
+            assert SKIP_LINE in outputs(executed / f"{chapter}.ipynb"), chapter
         for chapter in ("03_split", "04_cnn", "05_training", "08_sobel"):
-            assert SKIP_LINE not in outputs(CHAPTERS / f"{chapter}.ipynb"), chapter
+            assert SKIP_LINE not in outputs(executed / f"{chapter}.ipynb"), chapter
         return chosen
     finally:
         shutil.rmtree(chosen.data, ignore_errors=True)
         shutil.rmtree(chosen.artifacts, ignore_errors=True)
+        # the executed chapters stay in _build/runs/<run>/ for reading; each run has its own
 
 
 def test_book_runs_on_a_folder_of_drawn_shapes(tmp_path: Path) -> None:
@@ -84,5 +87,5 @@ def test_book_runs_on_a_folder_of_drawn_shapes(tmp_path: Path) -> None:
 
 def test_book_runs_on_a_fer_format_csv(tmp_path: Path) -> None:
     source = fer.write_fer_like_csv(tmp_path / "fer2013.csv", rows=600, seed=0, malformed_every=50)
-    run_book(source)
-    assert "malformed rows: 12" in outputs(CHAPTERS / "01_acquisition.ipynb")
+    chosen = run_book(source)
+    assert "malformed rows: 12" in outputs(book.run_folder(chosen) / "01_acquisition.ipynb")

@@ -237,6 +237,30 @@ def test_reshuffling_leaks_test_images_into_training(leak_dir: Path) -> None:
     assert report.distinct_in_test_passes > report.test_images  # "test" changes between passes
 
 
+def test_replaying_the_shuffle_on_paths_gives_the_decoded_pipelines_order(leak_dir: Path) -> None:
+    """count_leak replays the loader's shuffle on file paths: same files, same order, every pass."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    data = split.original_pipeline(leak_dir, image_size=6, batch_size=4, seed=5)
+    replay = split.replay_order(data.file_paths, batch_size=4, seed=5)
+    datasets = {"decoded": (data.take(7), data.skip(7).take(2), data.skip(9).take(1))}
+    datasets["replayed"] = (replay.take(7), replay.skip(7).take(2), replay.skip(9).take(1))
+    passes = {}
+    for name, (train, val, test) in datasets.items():
+        keys = split.image_keys if name == "decoded" else split.path_keys
+        passes[name] = [keys(train), keys(train), keys(val), keys(test)]
+    # the loader's pixels of each file (the same decoding, chapter 2 checks), hashed like image_keys
+    hash_of = {
+        path: split.image_keys([(split.decode_and_resize(path, 6).numpy()[None] / 255, None)])[0]
+        for path in data.file_paths
+    }
+    assert len(set(hash_of.values())) == len(hash_of)  # 40 different images
+    replayed = [[hash_of[path] for path in one_pass] for one_pass in passes["replayed"]]
+    assert replayed == passes["decoded"]
+    assert passes["replayed"][0] != passes["replayed"][1]  # a new order every pass
+
+
 def test_leak_batch_size_gives_ten_batches() -> None:
     assert split.leak_batch_size(303) == 32
     assert split.leak_batch_size(80) == 8

@@ -5,18 +5,17 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers.paths import BUILD
+from booktools import book, system
+from helpers.profiles import get_profile
 
-HTML = BUILD / "html"
-CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# the site under test: $BOOK_SITE, else the smoke run's site that `make test` builds
+HTML = Path(os.environ.get("BOOK_SITE") or book.site_output(get_profile("smoke", "synthetic")))
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -47,7 +46,7 @@ def html_pages() -> list[Path]:
 def pages() -> list[Path]:
     """The built pages; fail (in CI) or skip (elsewhere) when the site was never built."""
     if not (HTML / "index.html").is_file():
-        missing("no built site in _build/html: run `python -m booktools.book --profile smoke`")
+        missing(f"no built site in {HTML}: run `python -m booktools.book --profile smoke`")
     return html_pages()
 
 
@@ -73,9 +72,14 @@ def server(pages: list[Path]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A headless Debian Chromium driven by chromedriver, with a fresh profile folder."""
-    binary = next((path for path in CHROMIUM if Path(path).is_file()), None)
-    if binary is None or not Path(CHROMEDRIVER).is_file() or shutil.which("chromedriver") is None:
-        missing("Chromium and chromedriver are needed: apt-get install chromium chromium-driver")
+    binary, driver_path = system.PROGRAMS["chromium"].find(), system.PROGRAMS["chromedriver"].find()
+    if binary is None or driver_path is None:
+        lacking = [
+            system.PROGRAMS[n]
+            for n in ("chromium", "chromedriver")
+            if not system.PROGRAMS[n].find()
+        ]
+        missing(system.advice(lacking))
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -84,7 +88,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HTML
 from PIL import Image
 
 from booktools import book
-from helpers.paths import BUILD
 
-HTML = BUILD / "html"
-SCREENSHOTS = BUILD / "screenshots"
+SCREENSHOTS = HTML.parent / "screenshots"
 TRACEBACK_SELECTORS = (".output.traceback", ".output.error", "div.cell_output .traceback")
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from booktools import book
-from helpers.paths import BUILD, ROOT
+from conftest import HTML
 
-HTML = BUILD / "html"
+from booktools import book, execute
 
 ERROR_MARKERS = ("Traceback (most recent call last)", "output error", 'class="ansi-red-fg">---')
 
@@ -91,10 +90,42 @@ def test_chapter_pages_show_figures(pages: list[Path]) -> None:
         assert images, f"{chapter.stem} renders no figure at all"
 
 
-def test_executed_chapters_carry_outputs() -> None:
-    """The site shows papermill's executed copies, not the stripped sources."""
+def site_notebook(chapter: book.Chapter) -> dict:
+    """The executed copy of a chapter that the site offers for download."""
+    path = HTML / "_sources" / f"{chapter.toc_entry}.ipynb"
+    assert path.is_file(), f"the site offers no notebook of {chapter.stem} ({path})"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_executed_chapters_carry_outputs_all_from_one_run() -> None:
+    """The site shows papermill's executed copies of one run, not the stripped sources."""
+    runs = set()
     for chapter in book.discover_chapters():
-        text = chapter.executed.read_text(encoding="utf-8")
-        assert re.search(r'"output_type": "(stream|display_data|execute_result)"', text), (
-            f"{chapter.executed.relative_to(ROOT)} has no outputs"
-        )
+        notebook = site_notebook(chapter)
+        outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
+        assert any(
+            o["output_type"] in ("stream", "display_data", "execute_result") for o in outputs
+        ), f"{chapter.stem}: the site's copy has no outputs"
+        run = notebook["metadata"][execute.RUN_KEY]
+        runs.add((run["profile"], run["source"], run["run"]))
+    assert len(runs) == 1, f"the site mixes runs: {sorted(runs)}"
+
+
+def test_parameter_cells_are_hidden_on_the_page_and_kept_in_the_download() -> None:
+    for chapter in book.discover_chapters():
+        page = (HTML / f"{chapter.toc_entry}.html").read_text(encoding="utf-8")
+        assert "PROFILE = None" not in page and "Parameters: None means" not in page, chapter.stem
+        cells = site_notebook(chapter)["cells"]
+        tags = [tag for cell in cells for tag in cell["metadata"].get("tags", [])]
+        assert "parameters" in tags and "injected-parameters" in tags, chapter.stem
+
+
+def test_no_chapter_page_shows_tensorflow_chatter() -> None:
+    for chapter in book.discover_chapters():
+        texts = [
+            "".join(o.get("text", ""))
+            for cell in site_notebook(chapter)["cells"]
+            for o in cell.get("outputs", [])
+        ]
+        for marker in ("absl::InitializeLog", "cuInit", "cuda drivers", "without encryption"):
+            assert not any(marker in text for text in texts), f"{chapter.stem}: {marker}"

@@ -1,0 +1,103 @@
+"""Execute one chapter with papermill, in a process of its own (the runner starts one per chapter).
+
+    python -m booktools.execute NOTEBOOK OUT RESULT --profile P --source S --kernel K
+
+Everything the chapter's kernel prints on stderr (TensorFlow's start-up lines, ipykernel's
+warnings) lands in this process's stderr, which the runner sends to the chapter's log file. On
+success the executed copy is written to OUT, its parameter cells tagged so the site hides them,
+and its metadata naming the run; on failure the copy goes beside OUT as `failed/`. Either way
+RESULT receives one JSON object the runner reads: {"ok": true, "seconds": ...} or the failing
+cell's index, first line and error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from helpers.store import atomic_write_text
+
+RUN_KEY = "happy_or_sad_run"  # notebook metadata: which run executed this copy
+HIDDEN_TAGS = ("parameters", "injected-parameters")  # shown in the download, not on the page
+
+
+def first_line(source: str) -> str:
+    """The first non-blank line of a cell's source, to name the cell in a message."""
+    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+
+
+def finish_copy(path: Path, run: dict[str, Any]) -> None:
+    """Hide the parameter cells on the page and record the run in the notebook's metadata."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if any(tag in tags for tag in HIDDEN_TAGS) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    notebook.metadata[RUN_KEY] = run
+    atomic_write_text(path, nbformat.writes(notebook) + "\n")
+
+
+def execute(
+    notebook: Path, out: Path, profile: str, source: str, kernel: str, run: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the notebook top to bottom; the result the runner reads (never raises for a cell)."""
+    import papermill as pm
+
+    failed = out.parent / "failed" / out.name
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(failed),
+            parameters={"PROFILE": profile, "SOURCE": source},
+            kernel_name=kernel,
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            log_output=False,
+        )
+    except pm.PapermillExecutionError as error:
+        return {
+            "ok": False,
+            "cell": error.cell_index,
+            "execution_count": error.exec_count,
+            "first_line": first_line(error.source),
+            "error": f"{error.ename}: {error.evalue}",
+            "copy": str(failed),
+        }
+    seconds = time.perf_counter() - start
+    finish_copy(failed, {**run, "seconds": round(seconds, 2)})
+    os.replace(failed, out)
+    return {"ok": True, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point of the child process."""
+    parser = argparse.ArgumentParser(prog="python -m booktools.execute")
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("result", type=Path)
+    parser.add_argument("--profile", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--run", default="{}", help="JSON: the run's identity, kept in metadata")
+    args = parser.parse_args(argv)
+    try:
+        result = execute(
+            args.notebook, args.out, args.profile, args.source, args.kernel, json.loads(args.run)
+        )
+    except Exception as error:  # noqa: BLE001 - the kernel died, papermill failed: say so once
+        result = {"ok": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+    args.result.write_text(json.dumps(result), encoding="utf-8")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The site of one run: its chapters staged beside the hand-written pages, then Jupyter Book.
+
+Each run builds from a source tree of its own, _build/sites/<run>/src/: links to _config.yml,
+_toc.yml, node_modules/ and the pages in book/, and the run's executed chapters in
+book/chapters/. So two runs never share (or overwrite) an input, the build can check that every
+chapter comes from the same run, and two sites can be built at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from booktools import execute, perf
+from helpers.paths import BUILD, ROOT, shown
+from helpers.profiles import Profile
+from helpers.store import atomic_write_text
+
+SITES = BUILD / "sites"
+SHARED = ("_config.yml", "_toc.yml", "node_modules")  # linked into every source tree
+PAGES = ROOT / "book"
+UNSTAGED = {"chapters", "generated"}  # written per run, never linked from book/
+
+
+class SiteError(RuntimeError):
+    """The run's chapters cannot make a site; the message says why."""
+
+
+def sites_folder(profile: Profile) -> Path:
+    """_build/sites/<run>/: the run's staged source tree and (for most runs) its site."""
+    return SITES / profile.folder_name
+
+
+def check_run(chapters: list, folder: Path, identity: dict[str, str]) -> list[Path]:
+    """The run's executed copy of every chapter; SiteError if one is missing or from another run."""
+    missing = [c.stem for c in chapters if not (folder / c.source.name).is_file()]
+    if missing:
+        raise SiteError(
+            f"cannot build the site of run {identity['run']!r}: chapter(s) never executed in it: "
+            f"{', '.join(missing)} (run without --only, or with --only for those)"
+        )
+    executed = [folder / c.source.name for c in chapters]
+    for path in executed:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["metadata"].get(execute.RUN_KEY, {})
+        if {k: recorded.get(k) for k in identity} != identity:
+            raise SiteError(
+                f"{shown(path)} was executed by run {recorded.get('run')!r}, not "
+                f"{identity['run']!r}: a site never mixes runs (execute it again in this run)"
+            )
+    return executed
+
+
+def _link(target: Path, link: Path) -> None:
+    """A symbolic link to target (a copy where links are not allowed, as on some Windows)."""
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError:
+        if target.is_dir():
+            shutil.copytree(target, link)
+        else:
+            shutil.copy2(target, link)
+
+
+def stage(profile: Profile, executed: list[Path]) -> Path:
+    """Make the run's source tree afresh: shared files linked, its chapters copied in."""
+    tree = sites_folder(profile) / "src"
+    shutil.rmtree(tree, ignore_errors=True)
+    (tree / "book" / "chapters").mkdir(parents=True)
+    for name in SHARED:
+        if (ROOT / name).exists():
+            _link(ROOT / name, tree / name)
+    for page in PAGES.iterdir():
+        if page.name not in UNSTAGED:
+            _link(page, tree / "book" / page.name)
+    for path in executed:
+        shutil.copy2(path, tree / "book" / "chapters" / path.name)
+    return tree
+
+
+def timings_markdown(record: dict | None, profile: Profile) -> str:
+    """The chapter-timings table the introduction includes, from the run's timings.json."""
+    if not record or not record.get("chapters"):
+        return f"No chapter of the `{profile.name}` profile has been timed on this machine yet.\n"
+    chapters = record["chapters"]
+    rows = [
+        f"| {name} | {entry['seconds']:.0f} | {entry['measured']} |"
+        for name, entry in chapters.items()
+    ]
+    total = sum(entry["seconds"] for entry in chapters.values())
+    last = record.get("last_run", {})
+    jobs = last.get("jobs", 1)
+    at_once = "one chapter at a time" if jobs == 1 else f"{jobs} chapters at a time"
+    wall = (
+        f" The last run took {last['wall_seconds']:.0f} s of wall time, {at_once}, so a chapter "
+        "shared the processor with another and its own seconds are longer than alone."
+        if jobs > 1 and "wall_seconds" in last
+        else ""
+    )
+    return "\n".join(
+        [
+            f"Measured on {record['machine']}, `{record['profile']}` profile.{wall}",
+            "",
+            "| chapter | seconds | measured |",
+            "|---|---:|---|",
+            *rows,
+            f"| **total** | **{total:.0f}** | |",
+            "",
+        ]
+    )
+
+
+def write_generated(folder: Path, profile: Profile, timings: Path) -> None:
+    """The generated pages the hand-written ones include: timings and performance tables."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = perf.read_json(timings)
+    atomic_write_text(folder / "timings.md", timings_markdown(record, profile))
+    perf.write_performance_page(folder / "performance.md")  # reads saved figures, measures none
+
+
+def build(tree: Path, output: Path) -> None:
+    """`jupyter-book build -W -n --keep-going` of a staged tree into output (any warning fails)."""
+    path_output = output.parent.parent  # jupyter-book writes <path-output>/_build/html
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(tree),
+        "--path-output",
+        str(path_output),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--quiet",
+    ]
+    result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+    log = path_output / "_build" / "site-build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    if result.returncode != 0:
+        warnings = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if "WARNING" in line or "ERROR" in line
+        ]
+        shown = "\n".join(f"    {line}" for line in warnings[-15:])
+        raise SiteError(
+            f"jupyter-book build failed (exit {result.returncode}); full log {shown(log)}\n{shown}"
+        )
