@@ -22,7 +22,7 @@ SOURCE ?=
 JOBS ?=
 BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: book test lint unit nbval e2e smoke-book site clean install sync programs
+.PHONY: book test lint unit nbval e2e smoke-book smoke-site site clean install sync programs
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -53,20 +53,28 @@ lint: install
 unit: install
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider tests --ignore=tests/site
 
+# every chapter as a reader's Jupyter runs it (no injected parameters), on the smoke profile;
+# booktools.nbval_copies keeps what nbval executed as the smoke run's chapters
 nbval: install
-	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --current-env notebooks
+	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider -p booktools.nbval_copies \
+		--nbval-lax --current-env notebooks
 
 # the smoke book end to end on non-synthetic sources made by the tests
 e2e: install
 	BOOK_E2E=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
 
+# the smoke book executed by the runner (papermill), then its site
 smoke-book: install
 	$(PY) -m booktools.book --profile smoke
+
+# the site of the chapters `make nbval` executed: the smoke book, executed once for the tests
+smoke-site: install
+	$(PY) -m booktools.book --profile smoke --no-execute
 
 site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
-test: programs lint unit nbval e2e smoke-book site
+test: programs lint unit nbval smoke-site site e2e
 
 # the .md twin of each chapter is the one to edit; this writes it into the paired .ipynb
 sync: install

@@ -20,7 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from booktools import skip_slow_imports
 from helpers.store import atomic_write_text
+
+skip_slow_imports()  # before papermill imports nbformat
 
 RUN_KEY = "happy_or_sad_run"  # notebook metadata: which run executed this copy
 HIDDEN_TAGS = ("parameters", "injected-parameters")  # shown in the download, not on the page
@@ -73,7 +76,7 @@ def execute(
             "copy": str(failed),
         }
     seconds = time.perf_counter() - start
-    finish_copy(failed, {**run, "seconds": round(seconds, 2)})
+    finish_copy(failed, {**run, "executed_by": "papermill", "seconds": round(seconds, 2)})
     os.replace(failed, out)
     return {"ok": True, "seconds": seconds}
 

@@ -123,8 +123,14 @@ def write_generated(folder: Path, profile: Profile, timings: Path) -> None:
 def build(tree: Path, output: Path) -> None:
     """`jupyter-book build -W -n --keep-going` of a staged tree into output (any warning fails)."""
     path_output = output.parent.parent  # jupyter-book writes <path-output>/_build/html
+    launcher = (
+        "import sys; from booktools import skip_slow_imports; skip_slow_imports(); "
+        "from jupyter_book.cli.main import main; sys.exit(main())"
+    )
     command = [
-        str(Path(sys.executable).with_name("jupyter-book")),
+        sys.executable,
+        "-c",
+        launcher,
         "build",
         str(tree),
         "--path-output",

@@ -213,6 +213,9 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path: Path) -> None:
     runner = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
+        # a terminal's Ctrl-C reaches a foreground process; a test run in the background (as CI
+        # jobs may be) would hand the runner an ignored SIGINT, so give it the default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     log = tmp_path / "runs" / "smoke" / "logs" / "01_slow.log"
     deadline = time.monotonic() + 60
@@ -253,3 +256,25 @@ def test_missing_programs_are_named_in_one_line(monkeypatch: pytest.MonkeyPatch)
 def test_the_book_itself_needs_no_system_program_but_python_and_npm() -> None:
     assert set(system.NEEDS["book"]) == {"venv", "npm"}  # no Graphviz: diagrams are drawn in Python
     assert system.missing("book") == []  # this environment was made by `make install`
+
+
+def test_nbval_outputs_become_an_executed_copy_like_the_runners(tmp_path: Path) -> None:
+    from booktools import nbval_copies
+
+    source = write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None", "print('hello')", "2 + 2"])
+    stream = nbformat.v4.new_output("stream", name="stdout", text="hello\n")
+    result = nbformat.v4.new_output("execute_result", data={"text/plain": "4"}, execution_count=9)
+    cells = {0: (None, []), 1: (None, [stream]), 2: (None, [result])}
+    run = {"profile": "smoke", "source": "synthetic", "run": "smoke"}
+    copy = nbval_copies.executed_copy(source, cells, run)
+    first, second, third = copy.cells
+    assert "remove-cell" in first.metadata["tags"]  # the parameters cell, hidden on the page
+    assert second.outputs[0]["text"] == "hello\n" and second.execution_count == 2
+    assert (
+        third.outputs[0]["data"]["text/plain"] == "4" and third.outputs[0]["execution_count"] == 3
+    )
+    assert copy.metadata[execute.RUN_KEY] == {**run, "executed_by": "nbval"}
+    folder = tmp_path / "run"
+    folder.mkdir()
+    nbformat.write(copy, folder / "01_a.ipynb")
+    assert site.check_run([book.Chapter("01", source)], folder, run) == [folder / "01_a.ipynb"]
