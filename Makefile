@@ -61,7 +61,7 @@ nbval: install
 
 # the smoke book end to end on non-synthetic sources made by the tests
 e2e: install
-	BOOK_E2E=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
+	BOOK_E2E=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
 
 # the smoke book executed by the runner (papermill), then its site
 smoke-book: install

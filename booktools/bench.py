@@ -208,15 +208,15 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
     """Train the same model on the same training images through both pipelines; compare speed."""
     from tqdm import tqdm
 
-    from helpers import split
+    from helpers import pipeline
     from helpers.env import seed_everything
     from helpers.model import build_model, compile_model
 
     if args.epochs < 2:
         raise ValueError("--epochs must be at least 2: the first epoch is a warm-up")
-    data = split.make_datasets(profile)
+    data = pipeline.make_datasets(profile)
     rows = data.frame[data.frame["subset"] == "train"]
-    clean_dir = split.clean_folder(profile)
+    clean_dir = pipeline.clean_folder(profile)
     paths = [clean_dir / rel for rel in rows["path"]]
     scratch = Path(tempfile.mkdtemp(prefix=".bench-", dir=profile.artifacts))
     seconds: dict[str, list[float]] = {"original": [], "book": []}
@@ -292,11 +292,11 @@ def inference_arguments(parser: argparse.ArgumentParser) -> None:
 
 def sample_files(profile: Profile, count: int) -> list[Path]:
     """Up to `count` of the profile's image files, test set first (files the model never saw)."""
-    from helpers import split
+    from helpers import pipeline
 
-    frame = split.ensure_split(profile)
+    frame = pipeline.ensure_split(profile)
     order = frame.sort_values("subset", key=lambda column: column != "test", kind="stable")
-    folder = split.clean_folder(profile)
+    folder = pipeline.clean_folder(profile)
     return [folder / rel for rel in order["path"].head(count)]
 
 
@@ -313,18 +313,21 @@ def bench_inference(profile: Profile, args: argparse.Namespace) -> dict[str, Any
 
     if args.images < 1 or args.runs < 1 or args.batch_size < 1:
         raise ValueError("--images, --runs and --batch-size must be at least 1")
-    model = classify.load_model(profile.artifacts / "model.keras")
+    from helpers import pipeline
+
+    path = pipeline.ensure_model(profile)
+    model, names = classify.load_model(path), classify.read_card(path).class_names
     paths = sample_files(profile, args.images)
-    classify.classify_image(paths[0], model)  # warm-up: the first call builds the graph
-    classify.classify_images(paths[: args.batch_size], model, batch_size=args.batch_size)
+    classify.classify_image(paths[0], model, names)  # warm-up: the first call builds the graph
+    classify.classify_images(paths[: args.batch_size], model, names, batch_size=args.batch_size)
     seconds: dict[str, list[float]] = {"single": [], "batched": []}
     for _ in tqdm(range(args.runs), desc="inference benchmark", unit="run"):
         start = time.perf_counter()
         for path in paths:
-            classify.classify_image(path, model)
+            classify.classify_image(path, model, names)
         seconds["single"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        classify.classify_images(paths, model, batch_size=args.batch_size)
+        classify.classify_images(paths, model, names, batch_size=args.batch_size)
         seconds["batched"].append(time.perf_counter() - start)
     single, batched = (median_rate(len(paths), seconds[key]) for key in ("single", "batched"))
     print(
@@ -359,17 +362,83 @@ def memory_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def scaled_data(profile: Profile, factor: int, regenerate: bool) -> tuple[Path, dict[str, Any]]:
-    """eda's cached `factor`x data set, and how long generating (or finding) it took."""
+def measure_stats(folder: str, method: str, image_size: int, batch_size: int) -> dict[str, Any]:
+    """Time and peak memory of one channel-statistics method over a folder (in a fresh process)."""
+    import resource
+    import tracemalloc
+
+    import keras
+
     from helpers import eda
 
-    folder = profile.data.with_name(f"{profile.name}-x{factor}") / "clean"
-    stamp = folder / "bench-stamp.json"
+    data = keras.utils.image_dataset_from_directory(
+        folder, image_size=(image_size, image_size), batch_size=batch_size, verbose=False
+    )
+    images = len(data.file_paths)
+    compute = (
+        eda.streaming_channel_stats if method == "streaming" else eda.concatenated_channel_stats
+    )
+    next(iter(data.take(1)))  # warm the pipeline so both methods start from the same state
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    start = time.perf_counter()
+    compute(data.map(lambda x, y: (x / 255, y)))
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "images": images,
+        "method": method,
+        "seconds": round(seconds, 2),
+        "python_peak_mb": round(peak / 2**20, 1),
+        "rss_growth_mb": round(max_rss_mb(after - before), 1),
+    }
+
+
+def ensure_scaled_images(profile: Profile, factor: int, chunk: int = 100) -> Path:
+    """data/<P>-x<factor>/clean/: factor times P's clean image count of fresh generated faces."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    from helpers import eda, pipeline, synthetic
+    from helpers.store import build_once
+
+    sizes = eda.image_sizes(pipeline.ensure_clean(profile) / "manifest.csv")
+    count = len(sizes) * factor
+    side = int(np.median(sizes[["width", "height"]].to_numpy()))  # a typical clean image's side
+    stamp = {
+        "step": "scaled images",
+        "source": profile.source,
+        "images": count,
+        "side": side,
+        "seed": profile.seed,
+        "generator": synthetic.GENERATOR_VERSION,
+    }
+
+    def draw(dest: Path) -> None:
+        for start in tqdm(range(0, count, chunk), desc=f"drawing {count} faces", unit="chunk"):
+            sample = synthetic.sample_faces(min(chunk, count - start), profile.seed + start, side)
+            for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
+                target = dest / synthetic.CLASS_NAMES[int(label)] / f"face{start + offset:06d}.png"
+                target.parent.mkdir(exist_ok=True)
+                Image.fromarray(image).save(target)
+
+    folder = profile.data.with_name(f"{profile.folder_name}-x{factor}") / "clean"
+    return build_once(folder, stamp, draw)
+
+
+def scaled_data(profile: Profile, factor: int, regenerate: bool) -> tuple[Path, dict[str, Any]]:
+    """The cached `factor`x data set, and how long generating (or finding) it took."""
+    from helpers.store import STAMP_FILE
+
+    folder = profile.data.with_name(f"{profile.folder_name}-x{factor}") / "clean"
+    stamp = folder / STAMP_FILE
     if regenerate and folder.exists():
         shutil.rmtree(folder)
     before = stamp.stat().st_mtime if stamp.is_file() else None
     start = time.perf_counter()
-    folder = eda.ensure_scaled_images(profile.name, factor)
+    folder = ensure_scaled_images(profile, factor)
     seconds = time.perf_counter() - start
     cached = before is not None and stamp.stat().st_mtime == before
     info: dict[str, Any] = {"seconds": round(seconds, 1), "cached": cached}
@@ -385,12 +454,12 @@ def scaled_data(profile: Profile, factor: int, regenerate: bool) -> tuple[Path, 
     "memory", "peak memory of the streaming statistics at 1x and 10x the data", memory_arguments
 )
 def bench_memory(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
-    """eda.measure_stats on the clean data and on `factor` times more, each in a fresh process."""
-    from helpers import clean
+    """measure_stats on the clean data and on `factor` times more, each in a fresh process."""
+    from helpers import pipeline
 
     if args.factor < 2:
         raise ValueError("--factor must be at least 2")
-    runs = [(1, clean.ensure_clean(profile), "streaming")]
+    runs = [(1, pipeline.ensure_clean(profile), "streaming")]
     if not args.no_original:
         runs.append((1, runs[0][1], "concatenate"))
     folder, generation = scaled_data(profile, args.factor, args.regenerate)
@@ -401,7 +470,7 @@ def bench_memory(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
             f"  statistics by {method} over the {scale}x data, in a fresh process ...", flush=True
         )
         child = run_in_child(
-            "helpers.eda:measure_stats",
+            "booktools.bench:measure_stats",
             folder=str(source),
             method=method,
             image_size=profile.image_size,
@@ -445,13 +514,24 @@ def fer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def fer_in_child(rows: int, folder: str) -> dict[str, Any]:
-    """fer.benchmark in this process, plus how long writing its CSV took (the rest of the time)."""
+    """In a fresh process: write a FER-format CSV of `rows` rows, then import it, timed."""
     from helpers import fer
 
+    work = Path(folder)
     start = time.perf_counter()
-    result = fer.benchmark(rows, Path(folder))
-    total = time.perf_counter() - start
-    return {**result, "generation_seconds": total - result["seconds"]}
+    source = fer.write_fer_like_csv(work / "fer2013.csv", rows=rows, seed=0, malformed_every=1000)
+    generated = time.perf_counter()
+    report = fer.import_fer2013(source, work / "raw", progress=False)
+    seconds = time.perf_counter() - generated
+    return {
+        "rows": rows,
+        "csv_mb": source.stat().st_size / 1e6,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "images_written": report.total_written,
+        "malformed": len(report.malformed),
+        "generation_seconds": generated - start,
+    }
 
 
 @register(
@@ -595,17 +675,17 @@ def onednn_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def onednn_child(profile: str, source: str, epochs: int) -> dict[str, Any]:
+def onednn_child(profile_name: str, source: str, epochs: int) -> dict[str, Any]:
     """In a fresh process: train the book's CNN for some epochs and predict the test set, timed."""
     import tensorflow as tf
     from tensorflow.python.util import _pywrap_util_port
 
-    from helpers import split
+    from helpers import pipeline
     from helpers.env import seed_everything
     from helpers.model import build_model, compile_model
 
-    chosen = get_profile(profile, source)
-    data = split.make_datasets(chosen)
+    chosen = get_profile(profile_name, source)
+    data = pipeline.make_datasets(chosen)
     train_images = int((data.frame["subset"] == "train").sum())
     test_images = int((data.frame["subset"] == "test").sum())
     seed_everything(chosen.seed)
@@ -646,11 +726,11 @@ def cpu_flags() -> list[str]:
 )
 def bench_onednn(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     """The same model and data in fresh processes: TF_ENABLE_ONEDNN_OPTS as the book sets it, and 0."""
-    from helpers import split
+    from helpers import pipeline
 
     if args.epochs < 2:
         raise ValueError("--epochs must be at least 2: the first epoch is a warm-up")
-    split.make_datasets(profile)  # build the data once, outside the timed processes
+    pipeline.make_datasets(profile)  # build the data once, outside the timed processes
     settings = {"book": None, "off": "0"}  # None: unset, so helpers sets it to 1
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in settings}
     for _ in range(args.rounds):

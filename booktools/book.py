@@ -39,8 +39,13 @@ from helpers.profiles import (
 CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 TOC = ROOT / "_toc.yml"
 RUNS = BUILD / "runs"
-META_KEY = "happy_or_sad"  # a chapter's own metadata: {"after": ["01", ...]}
+META_KEY = "happy_or_sad"  # a chapter's own metadata: {"after": ["01", "05:baseline"], ...}
+# "NN:<output>": start once chapter NN has published that output, without waiting for its end
+OUTPUTS = {"baseline": lambda profile: profile.baseline_model}
 LOG_TAIL = 25  # lines of a failed chapter's log shown on the console
+# A chapter no other chapter waits for runs at this niceness, so it takes only the CPU time the
+# chapters others are waiting for leave over (on two cores, chapter 5 trains while 6-9 run).
+LEAF_NICENESS = 10
 EXIT_INTERRUPTED = 130
 
 
@@ -54,7 +59,15 @@ class Chapter:
 
     number: str
     source: Path
-    after: tuple[str, ...] | None = None  # None: every earlier chapter
+    after: tuple[str, ...] | None = None  # None: every earlier chapter; "05:baseline" an output
+    expected_seconds: float = (
+        0.0  # a scheduling hint (longest first) until this machine has timings
+    )
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """The numbers of the chapters this one waits for (for an output or to finish)."""
+        return tuple(item.split(":")[0] for item in self.after or ())
 
     @property
     def stem(self) -> str:
@@ -83,10 +96,18 @@ def discover_chapters(folder: Path | None = None) -> list[Chapter]:
     for path in sorted((folder or NOTEBOOKS).glob("*.ipynb")):
         match = CHAPTER_PATTERN.match(path.name)
         if match:
-            after = chapter_metadata(path).get("after")
-            waits = None if after is None else tuple(str(n).zfill(2) for n in after)
-            chapters.append(Chapter(match.group(1), path, waits))
+            meta = chapter_metadata(path)
+            after = meta.get("after")
+            waits = None if after is None else tuple(_dependency(item) for item in after)
+            hint = float(meta.get("expected_seconds", 0) or 0)
+            chapters.append(Chapter(match.group(1), path, waits, hint))
     return chapters
+
+
+def _dependency(item: object) -> str:
+    """'5' -> '05', '05:baseline' stays: a chapter number, optionally with an output it publishes."""
+    number, _, output = str(item).partition(":")
+    return f"{number.zfill(2)}:{output}" if output else number.zfill(2)
 
 
 def toc_files(toc: Path) -> set[str]:
@@ -139,12 +160,18 @@ def check_chapters(chapters: list[Chapter], toc: Path | None = None) -> None:
                 f"{chapter.source.name} is not in _toc.yml: "
                 f"add '- file: {chapter.toc_entry}' so the site shows it"
             )
-        unknown = sorted(set(chapter.after or ()) - numbers)
-        later = sorted(n for n in chapter.after or () if n >= chapter.number)
+        unknown = sorted(set(chapter.waits_for) - numbers)
+        later = sorted(n for n in chapter.waits_for if n >= chapter.number)
         if unknown or later:
             raise BookError(
                 f"{chapter.source.name}: metadata {META_KEY}.after names "
                 f"{', '.join(unknown + later)}, which is not an earlier chapter"
+            )
+        outputs = [i.partition(":")[2] for i in chapter.after or () if ":" in i]
+        if any(output not in OUTPUTS for output in outputs):
+            raise BookError(
+                f"{chapter.source.name}: metadata {META_KEY}.after names an output other than "
+                f"{', '.join(OUTPUTS)}"
             )
 
 
@@ -207,9 +234,10 @@ class Running:
     log: Path
     result: Path
     started: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)  # wall clock, to compare with file times
 
 
-def start_chapter(chapter: Chapter, profile: Profile, name: str) -> Running:
+def start_chapter(chapter: Chapter, profile: Profile, name: str, niceness: int = 0) -> Running:
     """Start `python -m booktools.execute` for one chapter, its output going to the log file."""
     folder = run_folder(profile)
     log = ensure_dir(folder / "logs") / f"{chapter.stem}.log"
@@ -240,6 +268,7 @@ def start_chapter(chapter: Chapter, profile: Profile, name: str) -> Running:
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the runner, which stops the chapters
+            preexec_fn=(lambda: os.nice(niceness)) if niceness and hasattr(os, "nice") else None,
         )
     return Running(chapter, process, log, result)
 
@@ -300,15 +329,57 @@ class _ignoring:
         return kind is not None and issubclass(kind, self.errors)
 
 
-def ready(chapter: Chapter, selected: list[Chapter], finished: set[str]) -> bool:
-    """Whether a chapter may start: every chapter it waits for (among those run) has finished."""
+def ready(
+    chapter: Chapter,
+    selected: list[Chapter],
+    finished: set[str],
+    published: set[str] = frozenset(),
+) -> bool:
+    """Whether a chapter may start: what it waits for (among the chapters run) is done.
+
+    "NN" waits for chapter NN to finish; "NN:output" only for NN to have published that output
+    in this run (`published` holds those tokens).
+    """
     numbers = {c.number for c in selected}
     waits = (
         chapter.after
         if chapter.after is not None
         else [c.number for c in selected if c.number < chapter.number]
     )
-    return all(n in finished for n in waits if n in numbers)
+    for item in waits:
+        number = item.split(":")[0]
+        if number in numbers and number not in finished and item not in published:
+            return False
+    return True
+
+
+def newly_published(running: list[Running], chapters: list[Chapter], profile: Profile) -> set[str]:
+    """The 'NN:output' tokens whose output a running chapter NN has written since it started."""
+    tokens = {item for c in chapters for item in c.after or () if ":" in item}
+    found = set()
+    for item in running:
+        for token in tokens:
+            number, _, output = token.partition(":")
+            if number == item.chapter.number:
+                path = OUTPUTS[output](profile)
+                with _ignoring(OSError):
+                    if path.stat().st_mtime >= item.started_at:
+                        found.add(token)
+    return found
+
+
+def expected_seconds(chapters: list[Chapter], profile: Profile) -> dict[str, float]:
+    """How long each chapter took last time on this machine, else its metadata's hint."""
+    try:
+        measured = json.loads(timings_path(profile).read_text(encoding="utf-8"))["chapters"]
+    except (OSError, ValueError, KeyError, TypeError):
+        measured = {}
+    guesses = {}
+    for chapter in chapters:
+        entry = measured.get(chapter.stem) if isinstance(measured, dict) else None
+        seconds = entry.get("seconds") if isinstance(entry, dict) else None
+        guesses[chapter.stem] = float(seconds) if seconds else chapter.expected_seconds
+    return guesses
 
 
 def status_line(running: list[Running]) -> str:
@@ -330,15 +401,30 @@ def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> di
     )
     pending, running = list(chapters), []
     finished: set[str] = set()
+    published: set[str] = set()
     timings: dict[str, float] = {}
+    longest_first = expected_seconds(chapters, profile)
+    waited_for = {  # a chapter without `after` waits for every earlier one
+        number
+        for chapter in chapters
+        for number in (
+            chapter.waits_for
+            if chapter.after is not None
+            else [c.number for c in chapters if c.number < chapter.number]
+        )
+    }
     tty = sys.stdout.isatty()
     try:
         while pending or running:
-            for chapter in [c for c in pending if ready(c, chapters, finished)]:
+            published |= newly_published(running, chapters, profile)
+            startable = [c for c in pending if ready(c, chapters, finished, published)]
+            startable.sort(key=lambda c: -longest_first[c.stem])  # the longest first packs best
+            for chapter in startable:
                 if len(running) >= jobs:
                     break
                 pending.remove(chapter)
-                running.append(start_chapter(chapter, profile, name))
+                niceness = 0 if chapter.number in waited_for else LEAF_NICENESS
+                running.append(start_chapter(chapter, profile, name, niceness))
             if not running:
                 raise BookError("chapters wait for each other in a circle: check their metadata")
             time.sleep(0.2)
@@ -415,7 +501,7 @@ def site_output(profile: Profile) -> Path:
 
 
 def run(
-    profile: str | None = None,
+    profile_choice: str | None = None,
     only: list[str] | None = None,
     execute: bool = True,
     build: bool = True,
@@ -423,7 +509,7 @@ def run(
     jobs: int | None = None,
 ) -> dict[str, float]:
     """Execute the chosen chapters, then build the site from this run's chapters; return timings."""
-    name = profile_name(profile)
+    name = profile_name(profile_choice)
     try:
         chosen = get_profile(name, source)
     except (OSError, ValueError) as error:

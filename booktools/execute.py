@@ -47,20 +47,74 @@ def finish_copy(path: Path, run: dict[str, Any]) -> None:
     atomic_write_text(path, nbformat.writes(notebook) + "\n")
 
 
+def without_answer_key(notebook: Path, kind: str) -> Any:
+    """The chapter with its answer-key section (cells tagged answer-key) replaced by one line.
+
+    A source other than the generator's has no answer key; the section's heading stays, so the
+    page still shows where it would be, and one sentence says why it is left out.
+    """
+    import nbformat
+
+    from helpers.answer_key import TAG
+
+    chapter = nbformat.read(notebook, as_version=4)
+    cells, inside = [], False
+    for cell in chapter.cells:
+        if TAG not in cell.metadata.get("tags", []):
+            cells.append(cell)
+            inside = False
+            continue
+        if not inside:
+            cells.append(nbformat.v4.new_markdown_cell(_heading(cell) + LEFT_OUT.format(kind=kind)))
+            inside = True
+    chapter.cells = cells
+    return chapter
+
+
+def _heading(cell: Any) -> str:
+    """A Markdown cell's opening heading, with the label line above it (else nothing)."""
+    if cell.cell_type != "markdown":
+        return ""
+    lines = cell.source.splitlines()
+    for index, line in enumerate(lines[:3]):
+        if line.startswith("#"):
+            return "\n".join(lines[: index + 1]) + "\n\n"
+    return ""
+
+
+LEFT_OUT = (
+    "*This section checks the chapter against the synthetic generator's answer key: what each "
+    "file really is, each face's true expression, where its mouth and brows are. The images of "
+    "this source ({kind}) come without one, so the section is left out of this run.*"
+)
+
+
 def execute(
-    notebook: Path, out: Path, profile: str, source: str, kernel: str, run: dict[str, Any]
+    notebook: Path, out: Path, profile_name: str, source: str, kernel: str, run: dict[str, Any]
 ) -> dict[str, Any]:
     """Run the notebook top to bottom; the result the runner reads (never raises for a cell)."""
+    import nbformat
     import papermill as pm
+
+    from helpers.profiles import get_profile
 
     failed = out.parent / "failed" / out.name
     failed.parent.mkdir(parents=True, exist_ok=True)
+    chosen = get_profile(profile_name, source)
+    if not chosen.generated:  # the answer-key section is replaced before the chapter runs
+        stripped = failed.with_name(f".{failed.stem}.input.ipynb")
+        atomic_write_text(
+            stripped, nbformat.writes(without_answer_key(notebook, chosen.source_kind))
+        )
+        notebook_input = stripped
+    else:
+        notebook_input = notebook
     start = time.perf_counter()
     try:
         pm.execute_notebook(
-            str(notebook),
+            str(notebook_input),
             str(failed),
-            parameters={"PROFILE": profile, "SOURCE": source},
+            parameters={"PROFILE": profile_name, "SOURCE": source},
             kernel_name=kernel,
             cwd=str(notebook.parent),
             progress_bar=False,
@@ -75,6 +129,9 @@ def execute(
             "error": f"{error.ename}: {error.evalue}",
             "copy": str(failed),
         }
+    finally:
+        if notebook_input != notebook:
+            notebook_input.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     finish_copy(failed, {**run, "executed_by": "papermill", "seconds": round(seconds, 2)})
     os.replace(failed, out)

@@ -135,6 +135,7 @@ def build(tree: Path, output: Path) -> None:
         str(tree),
         "--path-output",
         str(path_output),
+        "--all",  # a full build: an incremental one stays silent about pages it does not rewrite
         "-W",
         "-n",
         "--keep-going",
@@ -150,7 +151,7 @@ def build(tree: Path, output: Path) -> None:
             for line in (result.stdout + result.stderr).splitlines()
             if "WARNING" in line or "ERROR" in line
         ]
-        shown = "\n".join(f"    {line}" for line in warnings[-15:])
+        last = "\n".join(f"    {line}" for line in warnings[-15:])
         raise SiteError(
-            f"jupyter-book build failed (exit {result.returncode}); full log {shown(log)}\n{shown}"
+            f"jupyter-book build failed (exit {result.returncode}); full log {shown(log)}\n{last}"
         )

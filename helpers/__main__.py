@@ -3,6 +3,7 @@
     python -m helpers extract ARCHIVE DEST   safely extract a zip or tar archive into DEST
     python -m helpers clean SRC DEST         clean SRC/<class>/* into DEST + manifest.csv
     python -m helpers classify [--model PATH] IMAGE...   classify image files with a saved model
+                                                         (default: this profile and source's)
 
 A bad input (missing path, unsafe or corrupt archive, unusable folder) prints one line on
 stderr and exits with status 2; success prints a short summary and exits with 0.
@@ -95,10 +96,10 @@ def register_classify(commands: Commands) -> None:
 
     parser = commands.add_parser(
         "classify",
-        help="classify image files as happy or sad with a saved model",
+        help="classify image files with a saved model, in its own class names",
         description="Print one line per image: path, class and the model's probability of the "
-        "second class. A file that cannot be read gets one line on stderr; the others are "
-        "still classified, and the exit status is 2.",
+        "second class, after one line on stderr naming the model. A file that cannot be read "
+        "gets one line on stderr; the others are still classified, and the exit status is 2.",
     )
     classify.add_arguments(parser)
     parser.set_defaults(run=classify.run)

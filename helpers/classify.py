@@ -1,16 +1,19 @@
 """Classify image files with a saved model, decoding them exactly as the training pipeline does.
 
-    python -m helpers classify [--model PATH] IMAGE...
+    python -m helpers classify [--model PATH | --profile P --source S] [--classes A B] IMAGE...
 
 The decoding is images.load_rgb (RGB, EXIF orientation applied, alpha composited onto white,
 CMYK and 16-bit converted, oversized images refused) followed by the training pipeline's resize
-to the model's own input size. The paper read files with cv2.imread, which gives BGR, and fed
-them to a model trained on RGB; this module never does.
+to the model's own input size; an image smaller than cleaning kept is refused, as cleaning would
+have refused it. The paper read files with cv2.imread, which gives BGR, and fed them to a model
+trained on RGB; this module never does. The class names come from the model's card
+(model.json, beside the .keras file, written when the model was trained), never from this code.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,12 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from helpers import evaluate, images
-from helpers.paths import artifacts_dir
-from helpers.synthetic import CLASS_NAMES
+from helpers.paths import shown
 
-DEFAULT_MODEL = artifacts_dir("full") / "model.keras"
 MAX_PIXELS = images.DEFAULT_MAX_PIXELS  # larger images are refused from their header, undecoded
 EXIT_FAILED = 2
+CARD_FILE = "model.json"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,52 @@ class Failure:
         return f"error: {self.path}: {self.problem}"
 
 
+@dataclass(frozen=True)
+class ModelCard:
+    """What a saved model needs to be used anywhere, from the model.json beside it."""
+
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    min_side: int
+    profile_name: str
+    source: str
+    trained: str
+
+    @property
+    def positive(self) -> str:
+        """The class whose probability the model outputs (label 1)."""
+        return self.class_names[evaluate.POSITIVE_LABEL]
+
+    def describe(self) -> str:
+        """'profile full, source synthetic, classes happy and sad, trained <date>'."""
+        return (
+            f"profile {self.profile_name}, source {self.source}, classes "
+            f"{' and '.join(self.class_names)}, trained {self.trained}"
+        )
+
+
+def read_card(model_path: str | Path) -> ModelCard:
+    """The card of a model saved by the book (model.json beside the .keras file)."""
+    path = Path(model_path).with_name(CARD_FILE)
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        return ModelCard(
+            class_names=tuple(card["class_names"]),
+            input_shape=tuple(card["input_shape"]),
+            min_side=int(card["min_side"]),
+            profile_name=str(card["profile"]),
+            source=str(card["source"]),
+            trained=str(card["trained"]),
+        )
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path}: no model card beside the model, so its class names are unknown "
+            "(models the book trains have one; name the classes with --classes)"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable model card ({_first_line(error)})") from None
+
+
 def load_model(path: str | Path):
     """Load a saved .keras model, with a clear error for a missing or unreadable file."""
     path = Path(path)
@@ -69,8 +117,14 @@ def load_model(path: str | Path):
         raise ValueError(f"{path}: not a readable Keras model ({_first_line(error)})") from None
 
 
-def read_image(path: str | Path, size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode a file as training does and resize it: float32 (height, width, 3) in [0, 255]."""
+def read_image(
+    path: str | Path, size: tuple[int, int], max_pixels: int = MAX_PIXELS, min_side: int = 1
+) -> np.ndarray:
+    """Decode a file as training does and resize it: float32 (height, width, 3) in [0, 255].
+
+    An image whose shorter side is under min_side is refused: cleaning refused those, so the
+    model never learned from one (a thumbnail, a 1 x 1 tracking pixel).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -84,12 +138,20 @@ def read_image(path: str | Path, size: tuple[int, int], max_pixels: int = MAX_PI
         raise ValueError(_first_line(error)) from None
     except Exception as error:  # noqa: BLE001 - PIL raises OSError and others for broken files
         raise ValueError(f"{path}: not a readable image ({_first_line(error)})") from None
+    height, width = rgb.shape[:2]
+    if min(height, width) < min_side:
+        raise ValueError(
+            f"{path}: too small ({width} x {height} pixels; the model learned from images of at "
+            f"least {min_side} pixels a side)"
+        )
     return evaluate.resize_batch(rgb[np.newaxis], size)[0]
 
 
-def classify_image(path: str | Path, model, class_names: Sequence[str] = CLASS_NAMES) -> Prediction:
+def classify_image(
+    path: str | Path, model, class_names: Sequence[str], min_side: int = 1
+) -> Prediction:
     """Classify one file: its class name and the model's probability of class_names[1]."""
-    tensor = read_image(path, evaluate.model_input_size(model))
+    tensor = read_image(path, evaluate.model_input_size(model), min_side=min_side)
     probability = float(np.asarray(model(tensor[np.newaxis], training=False)).reshape(-1)[0])
     return _prediction(Path(path), probability, class_names)
 
@@ -97,8 +159,9 @@ def classify_image(path: str | Path, model, class_names: Sequence[str] = CLASS_N
 def classify_images(
     paths: Iterable[str | Path],
     model,
-    class_names: Sequence[str] = CLASS_NAMES,
+    class_names: Sequence[str],
     batch_size: int = 32,
+    min_side: int = 1,
 ) -> list[Prediction | Failure]:
     """Classify many files in batches, in order; a file that cannot be read gives a Failure."""
     size = evaluate.model_input_size(model)
@@ -117,7 +180,7 @@ def classify_images(
         path = Path(raw)
         results.append(None)
         try:
-            pending.append((len(results) - 1, path, read_image(path, size)))
+            pending.append((len(results) - 1, path, read_image(path, size, min_side=min_side)))
         except (FileNotFoundError, ValueError) as error:
             results[-1] = Failure(path, _problem(error, path))
         if len(pending) >= batch_size:
@@ -155,38 +218,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         type=Path,
-        default=DEFAULT_MODEL,
-        help="saved .keras model (default: artifacts/full/model.keras)",
+        help="saved .keras model (default: the baseline of --profile and --source, that is "
+        "artifacts/<profile>[-<source>]/baseline/model.keras)",
     )
+    parser.add_argument("--profile", help="whose model to use (default: $BOOK_PROFILE or full)")
+    parser.add_argument(
+        "--source", help="... and of which source (default: $BOOK_SOURCE or synthetic)"
+    )
+    parser.add_argument(
+        "--classes", nargs=2, metavar="NAME", help="the class names of labels 0 and 1, for a "
+        "model without a model.json (default: the model's own)"
+    )  # fmt: skip
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files")
     return parser
+
+
+def default_model(profile_name: str | None, source: str | None) -> Path:
+    """The baseline model of a profile and source (the environment's, by default)."""
+    from helpers import pipeline
+    from helpers.profiles import get_profile
+
+    return pipeline.model_path(get_profile(profile_name, source))
 
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per image (path, class, probability); exit status 2 if any failed."""
     try:  # importing helpers set TensorFlow's start-up lines aside (helpers.env.quiet_logs)
-        model = load_model(args.model)
+        path = args.model or default_model(args.profile, args.source)
+        model = load_model(path)
+        if args.classes:
+            names, min_side, about = tuple(args.classes), 1, "classes named on the command line"
+        else:
+            card = read_card(path)
+            names, min_side, about = card.class_names, card.min_side, card.describe()
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {_first_line(error)}", file=sys.stderr)
         return EXIT_FAILED
-    results = classify_images(args.images, model)
-    positive_name = CLASS_NAMES[evaluate.POSITIVE_LABEL]
+    print(f"model: {shown(path)} ({about})", file=sys.stderr, flush=True)
+    results = classify_images(args.images, model, names, min_side=min_side)
+    positive_name = names[evaluate.POSITIVE_LABEL]
     for result in results:
         if isinstance(result, Prediction):
             print(result.line(positive_name), flush=True)
         else:
             print(result.line(), file=sys.stderr, flush=True)
     return EXIT_FAILED if any(isinstance(r, Failure) for r in results) else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (python -m helpers.classify), same as `python -m helpers classify`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers classify",
-        description="Classify image files as happy or sad with a saved model.",
-    )
-    return run(add_arguments(parser).parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

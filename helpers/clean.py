@@ -14,28 +14,35 @@ labels" rather than guessing (keeping it in one class) or training on both label
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
+import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageFile, ImageOps
 from tqdm import tqdm
 
-from helpers.extract import safe_extract
-from helpers.images import DEFAULT_MAX_PIXELS, ImageError, load_rgb, perceptual_hash
-from helpers.profiles import Profile, get_profile
-from helpers.store import publish, staging_dir
+from helpers.images import (
+    DEFAULT_MAX_PIXELS,
+    NEAR_DUPLICATE_BITS,
+    ImageError,
+    duplicate_groups,
+    load_rgb,
+    perceptual_hash,
+)
+from helpers.profiles import Profile
+from helpers.store import build_once, files_digest, read_stamp
 
 CLEAN_VERSION = 1  # bump when the rules change, so every DEST is rebuilt
 MIN_SIDE = 100
-NEAR_THRESHOLD = 6  # Hamming distance (of 64 bits) at or below which two pictures are one
+NEAR_THRESHOLD = (
+    NEAR_DUPLICATE_BITS  # Hamming distance (of 64 bits) within which two files are one picture
+)
 MANIFEST = "manifest.csv"
-STAMP = ".clean-stamp.json"
-RAW_STAMP = ".extracted.json"
-FER_REPORT = "fer_report.txt"
 MANIFEST_COLUMNS = ["source", "class", "sha256", "status", "reason", "output"]
 KEPT, REJECTED = "kept", "rejected"
 REASONS: tuple[str, ...] = (
@@ -89,7 +96,7 @@ def _check_paths(src: Path, dest: Path) -> None:
         raise CleanError(f"{dest}: destination contains the source folder {src}")
     if dest.exists() and not dest.is_dir():
         raise NotADirectoryError(f"{dest}: destination exists and is not a folder")
-    if dest.is_dir() and any(dest.iterdir()) and not (dest / STAMP).is_file():
+    if dest.is_dir() and any(dest.iterdir()) and (read_stamp(dest) or {}).get("step") != "clean":
         raise CleanError(
             f"{dest}: destination exists, is not empty and was not made by clean "
             "(choose a new folder)"
@@ -112,26 +119,6 @@ def input_files(src: Path) -> list[tuple[str, Path]]:
             if path.is_file():
                 found.append((folder.name, path))
     return found
-
-
-def _fingerprint(src: Path, files: list[tuple[str, Path]], settings: dict) -> dict:
-    """What the result depends on: the rules' settings and each file's name, size and time."""
-    listing = []
-    for _, path in files:
-        info = path.stat()
-        listing.append([path.relative_to(src).as_posix(), info.st_size, info.st_mtime_ns])
-    return {"version": CLEAN_VERSION, "settings": settings, "files": listing}
-
-
-def _up_to_date(dest: Path, fingerprint: dict) -> bool:
-    """True when DEST was built by clean from exactly this input with these settings."""
-    stamp, manifest = dest / STAMP, dest / MANIFEST
-    if not (stamp.is_file() and manifest.is_file()):
-        return False
-    try:
-        return json.loads(stamp.read_text(encoding="utf-8")) == fingerprint
-    except (OSError, ValueError):
-        return False
 
 
 def read_manifest(dest: Path) -> pd.DataFrame:
@@ -196,37 +183,14 @@ def _judge(
     return item
 
 
-def _near_pairs(hashes: np.ndarray, threshold: int) -> list[tuple[int, int]]:
-    """Index pairs whose 64-bit hashes differ in at most `threshold` bits."""
-    if len(hashes) < 2:
-        return []
-    distance = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
-    first, second = np.nonzero(np.triu(distance <= threshold, k=1))
-    return list(zip(first.tolist(), second.tolist(), strict=True))
-
-
 def _groups(items: list[Judged], threshold: int) -> list[list[int]]:
-    """Connected groups (size > 1) of candidates linked by equal bytes or close hashes."""
-    parent = list(range(len(items)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    hashes = np.array([item.phash for item in items], dtype=np.uint64)
-    by_sha: dict[str, int] = {}
-    pairs = _near_pairs(hashes, threshold)
-    for index, item in enumerate(items):
-        if item.sha256 in by_sha:
-            pairs.append((by_sha[item.sha256], index))
-        by_sha.setdefault(item.sha256, index)
-    for a, b in pairs:
-        parent[root(a)] = root(b)
+    """Groups (size > 1) of candidates that are one picture: equal bytes or close hashes."""
+    labels = duplicate_groups(
+        [item.sha256 for item in items], [item.phash for item in items], threshold
+    )
     members: dict[int, list[int]] = {}
-    for index in range(len(items)):
-        members.setdefault(root(index), []).append(index)
+    for index, label in enumerate(labels):
+        members.setdefault(int(label), []).append(index)
     return [group for group in members.values() if len(group) > 1]
 
 
@@ -282,35 +246,47 @@ def clean(
 ) -> pd.DataFrame:
     """Clean SRC/<class>/* into DEST/<class>/*.png + DEST/manifest.csv; return the manifest.
 
-    Never writes to SRC. Returns at once (no decoding) when DEST is current. Raises
-    FileNotFoundError, NotADirectoryError or CleanError (a ValueError) for a missing SRC,
-    SRC without class folders, DEST overlapping SRC, or a class left with no valid image.
+    Never writes to SRC. DEST is built once (helpers.store.build_once) and returned at once, with
+    no decoding, while the rules' settings and every input file's name, size and time are the
+    ones it was built from. Raises FileNotFoundError, NotADirectoryError or CleanError (a
+    ValueError) for a missing SRC, SRC without class folders, DEST overlapping SRC, or a class
+    left with no valid image.
     """
     src, dest = Path(src), Path(dest)
     _check_paths(src, dest)
     files = input_files(src)
     settings = {"min_side": min_side, "near_threshold": near_threshold, "max_pixels": max_pixels}
-    fingerprint = _fingerprint(src, files, settings)
-    if _up_to_date(dest, fingerprint):
-        return read_manifest(dest)
-    staging = staging_dir(dest)
-    try:
-        seen: dict[str, Judged] = {}
-        items = [
-            _judge(src, label, path, staging, seen, min_side, max_pixels)
-            for label, path in tqdm(files, desc=f"cleaning {src.name}", unit="file", disable=None)
-        ]
-        _deduplicate(items, near_threshold)
-        manifest = _manifest(items, staging)
-        for folder in class_folders(src):
-            (staging / folder.name).mkdir(exist_ok=True)
-        _check_every_class_kept(manifest, src)
-        manifest.to_csv(staging / MANIFEST, index=False)
-        (staging / STAMP).write_text(json.dumps(fingerprint), encoding="utf-8")
-        if not _up_to_date(dest, fingerprint):  # another process may have just finished the same
-            publish(staging, dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    stamp = {
+        "step": "clean",
+        "version": CLEAN_VERSION,
+        "settings": settings,
+        "files": files_digest([path for _, path in files], src),
+    }
+    build_once(dest, stamp, lambda staging: clean_into(src, files, staging, **settings))
+    return read_manifest(dest)
+
+
+def clean_into(
+    src: Path,
+    files: list[tuple[str, Path]],
+    dest: Path,
+    *,
+    min_side: int,
+    near_threshold: int,
+    max_pixels: int,
+) -> pd.DataFrame:
+    """Judge every file, write the kept ones and manifest.csv into the (new, empty) folder dest."""
+    seen: dict[str, Judged] = {}
+    items = [
+        _judge(src, label, path, dest, seen, min_side, max_pixels)
+        for label, path in tqdm(files, desc=f"cleaning {src.name}", unit="file", disable=None)
+    ]
+    _deduplicate(items, near_threshold)
+    manifest = _manifest(items, dest)
+    for folder in class_folders(src):
+        (dest / folder.name).mkdir(exist_ok=True)
+    _check_every_class_kept(manifest, src)
+    manifest.to_csv(dest / MANIFEST, index=False)
     return manifest
 
 
@@ -326,138 +302,27 @@ def summarize(manifest: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _profile(profile: Profile | str | None) -> Profile:
-    """A Profile from a Profile, a name or None (the environment's profile)."""
-    return profile if isinstance(profile, Profile) else get_profile(profile)
-
-
-def _zip_stamp(zips: list[Path]) -> dict:
-    """Name, size and time of each download: re-extract when any of them changes."""
-    return {z.name: [z.stat().st_size, z.stat().st_mtime_ns] for z in zips}
-
-
-def _raw_is_current(raw: Path, stamp: dict) -> bool:
-    """True when raw/ was extracted from exactly these downloads."""
-    stamp_file = raw / RAW_STAMP
-    try:
-        return json.loads(stamp_file.read_text(encoding="utf-8")) == stamp
-    except (OSError, ValueError):
-        return False
-
-
-def extract_downloads(downloads: Path | str, raw: Path | str) -> Path:
-    """Extract every downloads/<class>.zip into raw/<class>/ with safe_extract, once.
-
-    A stamp of the zips' names, sizes and times makes a second call return at once; raw/ is
-    built beside itself and renamed into place, so it is either complete or absent.
-    """
-    downloads, raw = Path(downloads), Path(raw)
-    zips = sorted(downloads.glob("*.zip"))
-    if not zips:
-        raise FileNotFoundError(f"{downloads}: no <class>.zip downloads")
-    stamp = _zip_stamp(zips)
-    if _raw_is_current(raw, stamp):
-        return raw
-    staging = staging_dir(raw)
-    try:
-        for archive in zips:
-            safe_extract(archive, staging / archive.stem)
-        (staging / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
-        if not _raw_is_current(raw, stamp):  # another process may have just finished the same
-            publish(staging, raw)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return raw
-
-
-def _file_stamp(files: list[tuple[str, Path]], root: Path) -> dict:
-    """Relative path, size and time of each file: copy again when any of them changes."""
-    return {
-        path.relative_to(root).as_posix(): [path.stat().st_size, path.stat().st_mtime_ns]
-        for _, path in files
-    }
-
-
-def copy_class_folders(src: Path | str, raw: Path | str) -> Path:
-    """Copy SRC/<class>/ (the reader's folders, only read) into raw/<class>/, once.
-
-    A stamp of the files' names, sizes and times makes a second call return at once; raw/ is
-    built beside itself and renamed into place.
-    """
-    src, raw = Path(src), Path(raw)
-    if not src.is_dir():
-        raise FileNotFoundError(f"{src}: source folder does not exist")
-    real_src, real_raw = src.resolve(), raw.resolve()
+def check_copy_target(src: Path, raw: Path) -> None:
+    """Refuse a raw/ folder that would lie inside the reader's source folder, or contain it."""
+    real_src, real_raw = Path(src).resolve(), Path(raw).resolve()
     if real_raw == real_src or real_src in real_raw.parents or real_raw in real_src.parents:
         raise CleanError(f"{raw}: the copy would overlap the source folder {src}")
+
+
+def copy_class_folders(src: Path | str, dest: Path | str) -> Path:
+    """Copy SRC/<class>/ (the reader's folders, only read) into dest/<class>/."""
+    src, dest = Path(src), Path(dest)
+    if not src.is_dir():
+        raise FileNotFoundError(f"{src}: source folder does not exist")
+    check_copy_target(src, dest)
     files = input_files(src)
-    stamp = {"copied from": str(src.resolve()), "files": _file_stamp(files, src)}
-    if _raw_is_current(raw, stamp):
-        return raw
-    staging = staging_dir(raw)
-    try:
-        for folder in class_folders(src):
-            (staging / folder.name).mkdir()
-        for _, path in tqdm(files, desc=f"copying {src.name}", unit="file", disable=None):
-            target = staging / path.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-        (staging / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
-        if not _raw_is_current(raw, stamp):
-            publish(staging, raw)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return raw
-
-
-def import_fer_csv(source: Path | str, raw: Path | str) -> Path:
-    """Import a FER-2013 CSV (happy and sad) into raw/<class>/ + raw/usage.csv, once.
-
-    The import's report (rows per class, malformed rows by line) is printed and kept in
-    raw/fer_report.txt.
-    """
-    from helpers import fer
-
-    source, raw = Path(source), Path(raw)
-    stat = source.stat()
-    stamp = {
-        "imported from": str(source.resolve()),
-        "size": stat.st_size,
-        "mtime": stat.st_mtime_ns,
-    }
-    if _raw_is_current(raw, stamp):
-        return raw
-    staging = staging_dir(raw)
-    try:
-        report = fer.import_fer2013(source, staging / "raw")
-        (staging / "raw" / FER_REPORT).write_text(report.summary() + "\n", encoding="utf-8")
-        (staging / "raw" / RAW_STAMP).write_text(json.dumps(stamp), encoding="utf-8")
-        print(f"{source.name}:\n{report.summary()}")
-        if not _raw_is_current(raw, stamp):
-            publish(staging / "raw", raw)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return raw
-
-
-def ensure_raw(profile: Profile | str | None = None) -> Path:
-    """data/P/raw/<class>/ from the profile's source, once, never touching the source.
-
-    synthetic: extracted from the generated data/P/downloads/<class>.zip; a folder of class
-    folders: copied; a folder of <class>.zip: extracted safely; a FER-2013 CSV: imported.
-    """
-    chosen = _profile(profile)
-    raw = chosen.data / "raw"
-    kind = chosen.source_kind
-    if kind == "synthetic":
-        from helpers import synthetic
-
-        return extract_downloads(Path(synthetic.ensure_downloads(chosen)), raw)
-    if kind == "zips":
-        return extract_downloads(Path(chosen.source), raw)
-    if kind == "folder":
-        return copy_class_folders(Path(chosen.source), raw)
-    return import_fer_csv(Path(chosen.source), raw)
+    for folder in class_folders(src):
+        (dest / folder.name).mkdir(parents=True, exist_ok=True)
+    for _, path in tqdm(files, desc=f"copying {src.name}", unit="file", disable=None):
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
 
 
 def min_side_for(profile: Profile) -> int:
@@ -465,15 +330,6 @@ def min_side_for(profile: Profile) -> int:
     from helpers import fer
 
     return fer.SIDE if profile.source_kind == "fer" else MIN_SIDE
-
-
-def ensure_clean(profile: Profile | str | None = None) -> Path:
-    """data/P/clean/ (class folders + manifest.csv), rebuilt only when missing or stale."""
-    chosen = _profile(profile)
-    raw = ensure_raw(chosen)
-    dest = chosen.data / "clean"
-    clean(raw, dest, min_side=min_side_for(chosen))
-    return dest
 
 
 def folder_hashes(folder: Path | str) -> dict[str, str]:
@@ -493,7 +349,6 @@ def preview(
     path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray | None, str]:
     """Something to show for any file: (pixels or None, a note); draws truncated files too."""
-    from PIL import ImageFile, ImageOps
 
     from helpers.images import sniff_format
 
@@ -543,9 +398,6 @@ def plot_reject_examples(
 
     `examples` may hold other picks, with the columns `source` and `title`.
     """
-    import textwrap
-
-    import matplotlib.pyplot as plt
 
     if examples is None:
         examples = reject_examples(manifest).assign(title=lambda frame: frame["reason"])
@@ -578,7 +430,6 @@ def plot_kept_grid(
     clean_dir: Path | str, manifest: pd.DataFrame, per_class: int = 6, seed: int = 0
 ):
     """A random sample of kept images, one row per class (names from the manifest)."""
-    import matplotlib.pyplot as plt
 
     kept = manifest[manifest["status"] == KEPT]
     labels = sorted(kept["class"].unique())
@@ -598,5 +449,22 @@ def plot_kept_grid(
                 ax.set_xlabel(f"{image.width}x{image.height} px", fontsize=8)
         row[0].set_ylabel(label, fontsize=12)
     fig.suptitle("Kept images, a random sample per class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_hash_distances(between: np.ndarray, threshold: int, copies: Sequence[int] | None = None):
+    """A log-scale histogram of perceptual-hash distances: pairs of different images (and copies)."""
+
+    bins = np.arange(-1, 66, 2)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.hist(between, bins=bins, color="C0", label="pairs of different kept images")
+    if copies is not None:
+        ax.hist(copies, bins=bins, color="C3", label="near duplicate vs its original")
+    ax.axvline(threshold + 0.5, color="k", linestyle="--", label=f"threshold ({threshold} bits)")
+    ax.set(title="Perceptual-hash distances", xlabel="Hamming distance (bits of 64)",
+           ylabel="pairs", yscale="log")  # fmt: skip
+    ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room for the legend above the bars
+    ax.legend(loc="upper right", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,22 +1,29 @@
 """Exploratory statistics and their figures: channel statistics, sizes, PCA, a linear baseline.
 
-python -m helpers.eda --bench [--profile full]   # streaming statistics: time and peak memory
+`python -m booktools.bench memory` measures the streaming statistics' time and peak memory.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from PIL import Image
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
 
-from helpers import split
+from helpers import split, stats
+from helpers.profiles import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -125,7 +132,6 @@ def kept_images(source: Path) -> tuple[pd.DataFrame, Path]:
 
 def image_sizes(source: Path) -> pd.DataFrame:
     """Width, height and aspect ratio (width / height) of every kept image, before any resizing."""
-    from PIL import Image
 
     frame, clean_dir = kept_images(source)
     if frame.empty:
@@ -168,8 +174,6 @@ class Thumbnails:
 
 def load_thumbnails(clean_dir: Path, size: int = 32, gray: bool = True) -> Thumbnails:
     """Every image of a clean folder shrunk to size x size (bilinear), as a matrix in [0, 1]."""
-    from PIL import Image
-    from tqdm import tqdm
 
     frame = split.list_images(clean_dir)
     if frame.empty:
@@ -191,9 +195,8 @@ def mean_faces(thumbs: Thumbnails) -> dict[str, np.ndarray]:
     }
 
 
-def fit_pca(thumbs: Thumbnails, components: int = 20, seed: int = 42) -> PCA:
+def fit_pca(thumbs: Thumbnails, components: int = 20, seed: int = DEFAULT_SEED) -> PCA:
     """PCA of the thumbnails (centred on the mean image): its components are the 'eigenfaces'."""
-    from sklearn.decomposition import PCA
 
     components = min(components, *thumbs.X.shape)
     return PCA(n_components=components, random_state=seed).fit(thumbs.X)
@@ -222,13 +225,13 @@ class Baseline:
 
 
 def linear_baseline(
-    thumbs: Thumbnails, folds: int = 5, seed: int = 42, c: float = 0.01, confidence: float = 0.95
+    thumbs: Thumbnails,
+    folds: int = 5,
+    seed: int = DEFAULT_SEED,
+    c: float = 0.01,
+    confidence: float = 0.95,
 ) -> Baseline:
     """Logistic regression on standardised thumbnails, stratified k-fold, out-of-fold accuracy."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     y = thumbs.y
     smallest = int(np.bincount(y).min())
@@ -239,7 +242,7 @@ def linear_baseline(
     predicted = cross_val_predict(model, thumbs.X, y, cv=splitter)
     right = predicted == y
     per_fold = tuple(float(right[test].mean()) for _, test in splitter.split(thumbs.X, y))
-    low, high = split.wilson_interval(int(right.sum()), len(y), confidence)
+    low, high = stats.wilson_interval(int(right.sum()), len(y), confidence)
     return Baseline(
         accuracy=float(right.mean()),
         low=low,
@@ -256,10 +259,9 @@ def linear_baseline(
 
 
 def suspicious_labels(
-    thumbs: Thumbnails, k: int = 7, components: int = 20, top: int = 8, seed: int = 42
+    thumbs: Thumbnails, k: int = 7, components: int = 20, top: int = 8, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
     """The images whose label disagrees most with their k nearest neighbours in PCA space."""
-    from sklearn.neighbors import NearestNeighbors
 
     if len(thumbs.labels) <= k:
         raise ValueError(f"{len(thumbs.labels)} images: too few for {k} neighbours")
@@ -291,7 +293,6 @@ def plot_samples(
     images: np.ndarray, labels: Sequence[int], class_names: Sequence[str], columns: int = 4
 ) -> Figure:
     """A grid of images (pixel values 0-255) titled with their label number and class name."""
-    import matplotlib.pyplot as plt
 
     count = len(images)
     rows = int(np.ceil(count / columns))
@@ -308,7 +309,6 @@ def plot_samples(
 
 def plot_class_balance(counts: pd.Series) -> Figure:
     """A bar chart of images per class, each bar labelled with its count."""
-    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     bars = ax.bar([str(name) for name in counts.index], counts.to_numpy(), color=["C0", "C1"])
@@ -321,7 +321,6 @@ def plot_class_balance(counts: pd.Series) -> Figure:
 
 def plot_sizes(sizes: pd.DataFrame, model_size: int) -> Figure:
     """Width against height per class, and the aspect ratios, before resizing to model_size."""
-    import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for name, rows in sizes.groupby("label"):
@@ -339,8 +338,6 @@ def plot_sizes(sizes: pd.DataFrame, model_size: int) -> Figure:
 
 def plot_resize_effect(path: Path, size: int) -> Figure:
     """One image as stored and as the model sees it after the book's one resize."""
-    import matplotlib.pyplot as plt
-    from PIL import Image
 
     with Image.open(path) as image:
         original = np.asarray(image.convert("RGB"))
@@ -360,7 +357,6 @@ def plot_resize_effect(path: Path, size: int) -> Figure:
 
 def plot_mean_faces(means: dict[str, np.ndarray]) -> Figure:
     """Each class's mean image, and their difference (where the classes differ on average)."""
-    import matplotlib.pyplot as plt
 
     names = list(means)
     fig, axes = plt.subplots(1, len(names) + 1, figsize=(3.2 * (len(names) + 1), 3.4))
@@ -380,7 +376,6 @@ def plot_mean_faces(means: dict[str, np.ndarray]) -> Figure:
 
 def plot_eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> Figure:
     """The first principal components as images, with the variance each explains."""
-    import matplotlib.pyplot as plt
 
     faces = eigenfaces(pca, shape, count)
     columns = min(4, len(faces))
@@ -400,7 +395,6 @@ def plot_eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> Figure:
 
 def plot_projection(pca: PCA, thumbs: Thumbnails) -> Figure:
     """Every image projected on the first two principal components, coloured by class."""
-    import matplotlib.pyplot as plt
 
     coords = pca.transform(thumbs.X)[:, :2]
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -422,11 +416,9 @@ def plot_suspicious(
     clean_dir: Path, suspects: pd.DataFrame, columns: int = 4, title: str = "Suspicious labels"
 ) -> Figure:
     """Images (rows with path, label) titled with their label and, if known, their neighbours' vote."""
-    import matplotlib.pyplot as plt
-    from PIL import Image
 
     rows = max(1, int(np.ceil(len(suspects) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.7 * columns, 3.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (_, row) in zip(axes.flat, suspects.iterrows(), strict=False):
@@ -435,136 +427,30 @@ def plot_suspicious(
         caption = f"labelled {row['label']}"
         if "neighbours_say" in row.index:
             caption += f"\nneighbours: {row['neighbours_say']} ({row['disagreement']:.0%})"
-        ax.set_title(caption, fontsize=9)
+        ax.set_title(caption, fontsize=8, pad=4)
     fig.suptitle(title, fontweight="bold")
-    fig.tight_layout()
+    fig.tight_layout(h_pad=1.5)
     return fig
 
 
-# --------------------------------------------------------------------------- benchmark
+def linear_weights(thumbs: Thumbnails, c: float = 0.01) -> np.ndarray:
+    """The baseline's weights, fitted on every thumbnail, as an image (per standardised pixel)."""
 
-BENCH_COLUMNS = ("images", "method", "seconds", "python_peak_mb", "rss_growth_mb")
-
-
-def measure_stats(folder: str, method: str, image_size: int, batch_size: int) -> dict[str, Any]:
-    """Time and peak memory of one channel-statistics method over a folder (run in a fresh process)."""
-    import resource
-    import tracemalloc
-
-    import keras  # helpers/__init__ has quietened TensorFlow already
-
-    data = keras.utils.image_dataset_from_directory(
-        folder, image_size=(image_size, image_size), batch_size=batch_size, verbose=False
-    )
-    images = len(data.file_paths)
-    compute = streaming_channel_stats if method == "streaming" else concatenated_channel_stats
-    next(iter(data.take(1)))  # warm the pipeline so both methods start from the same state
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    start = time.perf_counter()
-    compute(data.map(lambda x, y: (x / 255, y)))
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "images": images,
-        "method": method,
-        "seconds": round(seconds, 2),
-        "python_peak_mb": round(peak / 2**20, 1),
-        "rss_growth_mb": round((after - before) / 1024, 1),
-    }
+    features = StandardScaler().fit_transform(thumbs.X)
+    model = LogisticRegression(C=c, max_iter=5000).fit(features, thumbs.y)
+    return model.coef_[0].reshape(thumbs.shape)
 
 
-def measure_in_child(folder: Path, method: str, image_size: int, batch_size: int) -> dict:
-    """Run measure_stats in a new process, so its peak memory is not another run's."""
-    import multiprocessing
+def plot_weights(weights: np.ndarray, class_names: Sequence[str]) -> Figure:
+    """A linear model's weights as an image: red pixels vote for label 1, blue for label 0."""
 
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(measure_stats, (str(folder), method, image_size, batch_size))
-
-
-def ensure_scaled_images(profile_name: str = "full", factor: int = 10, chunk: int = 100) -> Path:
-    """data/<P>-x<factor>/clean/: factor times P's clean image count, faces from helpers.synthetic."""
-    import json
-    import shutil
-    import tempfile
-
-    from PIL import Image
-    from tqdm import tqdm
-
-    from helpers import clean, synthetic
-    from helpers.paths import data_dir
-    from helpers.profiles import get_profile
-
-    base = get_profile(profile_name)
-    sizes = image_sizes(clean.ensure_clean(base))
-    count = len(sizes) * factor
-    side = int(np.median(sizes[["width", "height"]].to_numpy()))  # a typical clean image's side
-    stamp = {
-        "images": count,
-        "side": side,
-        "seed": base.seed,
-        "generator": synthetic.GENERATOR_VERSION,
-    }
-    folder = data_dir(f"{base.name}-x{factor}") / "clean"
-    stamp_file = folder / "bench-stamp.json"
-    if stamp_file.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".clean-", dir=folder.parent))
-    try:
-        for start in tqdm(range(0, count, chunk), desc=f"drawing {count} faces", unit="chunk"):
-            sample = synthetic.sample_faces(min(chunk, count - start), base.seed + start, side)
-            for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
-                target = work / synthetic.CLASS_NAMES[int(label)] / f"face{start + offset:06d}.png"
-                target.parent.mkdir(exist_ok=True)
-                Image.fromarray(image).save(target)
-        (work / "bench-stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        work.rename(folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return folder
-
-
-def benchmark_streaming_stats(
-    profile_name: str = "full", factor: int = 10, original_up_to: int = 1
-) -> pd.DataFrame:
-    """Streaming statistics on the profile's clean data and on `factor` times as many images."""
-    from helpers import clean
-    from helpers.profiles import get_profile
-
-    base = get_profile(profile_name)
-    rows = []
-    for scale in (1, factor):
-        folder = clean.ensure_clean(base) if scale == 1 else ensure_scaled_images(base.name, scale)
-        methods = ["streaming"] + (["concatenate (original)"] if scale <= original_up_to else [])
-        for method in methods:
-            key = "streaming" if method == "streaming" else "concatenate"
-            row = measure_in_child(folder, key, base.image_size, base.batch_size)
-            rows.append({**row, "method": method})
-    return pd.DataFrame(rows, columns=list(BENCH_COLUMNS))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: `python -m helpers.eda --bench`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.eda", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--bench", action="store_true", help="benchmark the streaming statistics")
-    parser.add_argument("--profile", default="full", help="profile whose data is the 1x size")
-    parser.add_argument("--factor", type=int, default=10, help="how many times more images")
-    args = parser.parse_args(argv)
-    if not args.bench:
-        parser.print_help()
-        return 0
-    table = benchmark_streaming_stats(args.profile, args.factor)
-    print(table.to_string(index=False))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    image = weights if weights.ndim == 2 else weights.mean(axis=-1)
+    bound = float(np.abs(image).max()) or 1.0
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    shown = ax.imshow(image, cmap="coolwarm", vmin=-bound, vmax=bound)
+    ax.grid(False)
+    ax.set(title="The linear baseline's weights", xlabel="x (thumbnail pixel)", ylabel="y")
+    bar = fig.colorbar(shown, ax=ax, fraction=0.046)
+    bar.set_label(f"weight (> 0: {class_names[1]}, < 0: {class_names[0]})")
+    fig.tight_layout()
+    return fig

@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.paths import ROOT
-from helpers.profiles import Profile, get_profile
-
-DEFAULT_SEED = 42
+from helpers.profiles import DEFAULT_SEED, Profile, get_profile
 
 
 def quiet_logs() -> None:
@@ -115,6 +113,7 @@ def seed_everything(seed: int = DEFAULT_SEED) -> int:
 
 def plot_style() -> None:
     """The book's one plotting style: readable fonts, light grid, no top/right spines."""
+    # imported here, not at the top: `import helpers` (the runner, the CLI) must stay light
     import matplotlib as mpl
     import seaborn as sns
 
@@ -153,7 +152,7 @@ def check_checkout(folder: Path | None = None) -> None:
 
 
 def setup(
-    profile: str | None = None,
+    profile_name: str | None = None,
     seed: int | None = None,
     source: str | os.PathLike | None = None,
     **overrides: object,
@@ -164,7 +163,7 @@ def setup(
     """
     quiet_logs()
     check_checkout()
-    chosen = get_profile(profile, source)
+    chosen = get_profile(profile_name, source)
     given = {key.lower(): value for key, value in overrides.items() if value is not None}
     if "source" in given:
         raise ValueError("pass the source as setup(..., source=...), where it is checked")
@@ -177,27 +176,4 @@ def setup(
     chosen = dataclasses.replace(chosen, **given)
     seed_everything(chosen.seed)
     plot_style()
-    if not chosen.generated:
-        print(f"source: {chosen.source} ({chosen.source_kind}); data in {chosen.data}")
     return chosen
-
-
-def no_ground_truth(
-    profile: Profile, what: str, numbers: tuple[str, ...] = (), texts: tuple[str, ...] = ()
-) -> None:
-    """Say in one line that a check needs the generator's answer key and is skipped for this source.
-
-    The prose of a skipped section still names its glued values: they are glued as NaN (numbers)
-    or "n/a" (text), so the page builds and shows plainly that nothing was measured.
-    """
-    from IPython.display import Markdown
-    from myst_nb import glue
-
-    print(
-        f"Skipped for this source ({profile.source_kind}: {profile.source}): {what} needs the "
-        "synthetic generator's ground truth, which these images do not have."
-    )
-    for name in numbers:
-        glue(name, float("nan"), display=False)
-    for name in texts:
-        glue(name, Markdown("n/a"), display=False)

@@ -7,15 +7,22 @@ Every helper here keeps that convention.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from scipy.stats import spearmanr
+from sklearn import metrics
+from sklearn.metrics import confusion_matrix
+from tqdm import tqdm, trange
 
-from helpers import split
-from helpers.store import atomic_save, atomic_write_text
+from helpers import stats
+from helpers.store import atomic_write_text
 
 POSITIVE_LABEL = 1
 DEFAULT_THRESHOLD = 0.5
@@ -45,7 +52,6 @@ class Estimate:
 
 def predict_dataset(model, ds) -> tuple[np.ndarray, np.ndarray]:
     """Labels and predicted probabilities over every batch of a (non-shuffled) tf.data set."""
-    from tqdm import tqdm
 
     labels, probabilities = [], []
     for images, batch_labels in tqdm(ds, desc="predicting", leave=False, disable=None):
@@ -67,7 +73,6 @@ def collect_images(ds) -> np.ndarray:
 def predict_arrays(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """The model's probabilities for an array of images, resized to its input as in training."""
     size = model_input_size(model)
-    from tqdm import trange
 
     batches = []
     for start in trange(0, len(images), batch_size, desc="predicting", leave=False, disable=None):
@@ -119,10 +124,10 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
 
 
 def proportion(successes: int, n: int, confidence: float = 0.95) -> Estimate:
-    """A proportion with its Wilson interval (split.wilson_interval); NaN in [0, 1] when n is 0."""
+    """A proportion with its Wilson interval (stats.wilson_interval); NaN in [0, 1] when n is 0."""
     if n == 0:
         return Estimate(float("nan"), 0.0, 1.0, "Wilson")
-    low, high = split.wilson_interval(successes, n, confidence=confidence)
+    low, high = stats.wilson_interval(successes, n, confidence=confidence)
     return Estimate(successes / n, float(low), float(high), "Wilson")
 
 
@@ -132,24 +137,6 @@ def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray
     denominator = 2 * tp + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, 2 * tp / denominator, 0.0)
-
-
-def bootstrap_interval(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    n_boot: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a vectorised statistic(y_true[idx], y_pred[idx]), seeded."""
-    y_true, y_pred = _check_pair(y_true, y_pred)
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(y_true), size=(n_boot, len(y_true)))
-    values = statistic(y_true[index], y_pred[index])
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def f1_statistic(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -174,7 +161,9 @@ def classification_metrics(
     y_pred = to_labels(y_prob, threshold)
     y_true, y_pred = _check_pair(y_true, y_pred)
     c = confusion_counts(y_true, y_pred)
-    f1_low, f1_high = bootstrap_interval(y_true, y_pred, f1_statistic, n_boot=n_boot, seed=seed)
+    f1_low, f1_high = stats.bootstrap_interval(
+        y_true, y_pred, f1_statistic, n_boot=n_boot, seed=seed
+    )
     return {
         "accuracy": proportion(c["tp"] + c["tn"], len(y_true)),
         "precision": proportion(c["tp"], c["tp"] + c["fp"]),
@@ -192,22 +181,6 @@ def metrics_table(metrics: dict[str, Estimate]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def sklearn_metrics(
-    y_true: np.ndarray, y_prob: np.ndarray, threshold: float = DEFAULT_THRESHOLD
-) -> dict[str, float]:
-    """Accuracy, precision, recall and F1 from scikit-learn, label 1 positive."""
-    from sklearn import metrics
-
-    y_pred = to_labels(y_prob, threshold)
-    kwargs = {"pos_label": POSITIVE_LABEL, "zero_division": 0}
-    return {
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "precision": float(metrics.precision_score(y_true, y_pred, **kwargs)),
-        "recall": float(metrics.recall_score(y_true, y_pred, **kwargs)),
-        "f1": float(metrics.f1_score(y_true, y_pred, **kwargs)),
-    }
-
-
 # --- confusion matrix --------------------------------------------------------------------------
 
 
@@ -218,7 +191,6 @@ def confusion_table(
     normalize: bool = False,
 ) -> pd.DataFrame:
     """Confusion matrix: rows are true classes, columns predicted, labelled with the class names."""
-    from sklearn.metrics import confusion_matrix
 
     y_true, y_pred = _check_pair(y_true, y_pred)
     labels = list(range(len(class_names)))
@@ -236,8 +208,6 @@ def confusion_table(
 
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]):
     """Counts and row-normalised confusion matrices side by side; returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     panels = [
@@ -276,7 +246,6 @@ class Curves:
 
 def curves(y_true: np.ndarray, y_prob: np.ndarray) -> Curves:
     """ROC (with AUC) and precision-recall (with average precision) for label 1 as positive."""
-    from sklearn import metrics
 
     y_true, y_prob = _check_pair(y_true, y_prob)
     if len(np.unique(y_true)) < 2:
@@ -296,7 +265,6 @@ def curves(y_true: np.ndarray, y_prob: np.ndarray) -> Curves:
 
 def plot_curves(found: Curves, positive_name: str):
     """ROC and precision-recall curves side by side, with chance lines; returns the figure."""
-    import matplotlib.pyplot as plt
 
     fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))
     roc.plot(found.fpr, found.tpr, label=f"model (AUC {found.roc_auc:.3f})")
@@ -349,7 +317,6 @@ def threshold_sweep(
 
 def plot_threshold_sweep(sweep: pd.DataFrame, positive_name: str):
     """Metrics against the decision threshold; returns the figure."""
-    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
     for column in ("accuracy", "precision", "recall", "f1"):
@@ -387,7 +354,6 @@ def plot_gallery(
     size: float = 1.9,
 ):
     """A grid of images (0-255) with one caption each; returns the figure."""
-    import matplotlib.pyplot as plt
 
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
@@ -410,28 +376,35 @@ def plot_gallery(
 
 
 def probability_caption(y_true: int, prob: float, class_names: Sequence[str]) -> str:
-    """Caption for a gallery image: true class and the model's P(positive class)."""
-    return f"true {class_names[int(y_true)]}\nP({class_names[POSITIVE_LABEL]}) = {prob:.2f}"
+    """Caption for a gallery image: the class it is filed under and the model's P(positive class).
+
+    "labelled", not "true": the label is what the data set says, and some labels are wrong.
+    """
+    return f"labelled {class_names[int(y_true)]}\nP({class_names[POSITIVE_LABEL]}) = {prob:.2f}"
 
 
 # --- calibration -------------------------------------------------------------------------------
 
 
 def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """Per probability bin: count, mean predicted probability and observed share of label 1."""
+    """Per probability bin: count, mean predicted, observed share of label 1 and its Wilson interval."""
     y_true, y_prob = _check_pair(y_true, y_prob)
     edges = np.linspace(0, 1, n_bins + 1)
     bins = np.clip(np.digitize(y_prob, edges[1:-1], right=True), 0, n_bins - 1)
     rows = []
     for b in range(n_bins):
         inside = bins == b
+        count, positives = int(inside.sum()), int(y_true[inside].sum())
+        low, high = stats.wilson_interval(positives, count) if count else (np.nan, np.nan)
         rows.append(
             {
                 "bin low": edges[b],
                 "bin high": edges[b + 1],
-                "count": int(inside.sum()),
-                "mean predicted": float(y_prob[inside].mean()) if inside.any() else np.nan,
-                "observed share": float(y_true[inside].mean()) if inside.any() else np.nan,
+                "count": count,
+                "mean predicted": float(y_prob[inside].mean()) if count else np.nan,
+                "observed share": positives / count if count else np.nan,
+                "observed low": low,
+                "observed high": high,
             }
         )
     return pd.DataFrame(rows)
@@ -444,14 +417,46 @@ def expected_calibration_error(table: pd.DataFrame) -> float:
     return float(np.sum(gaps * used["count"]) / used["count"].sum())
 
 
+def read_reliability(table: pd.DataFrame, positive_name: str) -> str:
+    """In words: which bins' predictions fall outside their observed share's interval, and which way.
+
+    A bin is overconfident when its observed share lies nearer 0.5 than its mean prediction
+    (the model is surer than it has reason to be) and underconfident when it lies further away.
+    """
+    used = table[table["count"] > 0]
+    off = used[
+        (used["mean predicted"] < used["observed low"])
+        | (used["mean predicted"] > used["observed high"])
+    ]
+    if off.empty:
+        return (
+            f"Every bin's mean prediction lies inside the 95% interval of its observed share of "
+            f"{positive_name}: on this test set the probabilities cannot be told apart from calibrated ones."
+        )
+    parts = []
+    for _, row in off.iterrows():
+        predicted, observed = row["mean predicted"], row["observed share"]
+        surer = abs(predicted - 0.5) > abs(observed - 0.5)
+        parts.append(
+            f"in the bin {row['bin low']:.1f}-{row['bin high']:.1f} ({int(row['count'])} images) the "
+            f"model predicts {predicted:.3f} on average and {observed:.0%} are {positive_name}: "
+            + ("overconfident" if surer else "underconfident")
+        )
+    return "Outside the observed share's 95% interval: " + "; ".join(parts) + "."
+
+
 def plot_reliability(table: pd.DataFrame, positive_name: str):
     """Reliability diagram: observed share against mean predicted probability per bin."""
-    import matplotlib.pyplot as plt
 
     used = table[table["count"] > 0]
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
-    ax.plot(used["mean predicted"], used["observed share"], marker="o", label="model")
+    below = used["observed share"] - used["observed low"]
+    above = used["observed high"] - used["observed share"]
+    ax.errorbar(
+        used["mean predicted"], used["observed share"], yerr=[below, above], marker="o",
+        capsize=3, label="model (bars: 95% interval of the observed share)",
+    )  # fmt: skip
     for _, row in used.iterrows():
         ax.annotate(
             f"n={int(row['count'])}", (row["mean predicted"], row["observed share"]),
@@ -491,7 +496,6 @@ def score_bands(
 
 def rank_correlation(scores: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """Spearman's rank correlation (rho, p-value) between two sequences."""
-    from scipy.stats import spearmanr
 
     scores, values = np.asarray(scores, dtype=float), np.asarray(values, dtype=float)
     if scores.shape != values.shape or scores.ndim != 1 or len(scores) < 3:
@@ -504,7 +508,6 @@ def plot_score_vs_valence(
     y_prob: np.ndarray, valence: np.ndarray, y_true: np.ndarray, class_names: Sequence[str]
 ):
     """Scatter of the model's score against each face's true valence, coloured by its label."""
-    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
     for label, name in enumerate(class_names):
@@ -524,85 +527,11 @@ def plot_score_vs_valence(
     return fig
 
 
-# --- data with a known truth -----------------------------------------------------------------
-
-FRESH_DRAW_SIZE = 256  # fresh faces are drawn this big, then resized to the model's input
-
-
-def split_valence(profile, subset: str = "test") -> pd.DataFrame:
-    """One subset of split.csv, in pipeline order, with each face's valence from faces.csv.
-
-    The chain is split.csv path -> the cleaning manifest's output -> its source file -> the
-    generator's row for that file, so it works for the synthetic data only.
-    """
-    from helpers import clean
-
-    faces_csv = profile.data / "downloads" / "faces.csv"
-    if not faces_csv.is_file():
-        raise FileNotFoundError(f"{faces_csv}: no generator table (true valence is known only "
-                                "for the synthetic data set)")  # fmt: skip
-    frame = split.ensure_split(profile)
-    rows = frame[frame["subset"] == subset].reset_index(drop=True)
-    manifest = clean.read_manifest(split.clean_folder(profile))
-    source_of = dict(zip(manifest["output"], manifest["source"], strict=True))
-    faces = pd.read_csv(faces_csv, dtype={"class": str, "file": str})
-    faces["source"] = faces["class"] + "/" + faces["file"]
-    by_source = faces.set_index("source")
-    sources = rows["path"].map(source_of)
-    if sources.isna().any():
-        missing = rows.loc[sources.isna(), "path"].iloc[0]
-        raise ValueError(f"{missing}: not in the cleaning manifest; rebuild the clean folder")
-    found = by_source.reindex(sources.to_numpy())
-    return rows.assign(
-        source=sources.to_numpy(),
-        kind=found["kind"].to_numpy(),
-        valence=found["valence"].to_numpy(dtype=float),
-        true_class=found["true_class"].to_numpy(),
-    )
-
-
-def score_fresh_sample(
-    model, n: int, seed: int, draw_size: int = FRESH_DRAW_SIZE, batch_size: int = 32
-) -> pd.DataFrame:
-    """Draw n new faces from the generator and score them: label, true label, valence, P(1)."""
-    from helpers import synthetic
-
-    sample = synthetic.sample_faces(n, seed, draw_size)
-    probability = predict_arrays(model, sample.images, batch_size=batch_size)
-    return pd.DataFrame(
-        {
-            "label": sample.labels,
-            "true_label": sample.true_labels,
-            "valence": sample.valence,
-            "probability": probability,
-        }
-    )
-
-
-def draw_personal_faces(
-    folder: Path, valences: Sequence[float], seed: int, size: int = FRESH_DRAW_SIZE
-) -> list[Path]:
-    """Draw one face per valence and save each as a PNG file (written atomically) in folder."""
-    from PIL import Image
-
-    from helpers import synthetic
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, valence in enumerate(valences):
-        rng = np.random.default_rng([seed, index])
-        image, _ = synthetic.draw_face(float(valence), rng, size)
-        target = folder / f"face_{index}_valence_{valence:+.2f}.png"
-        atomic_save(
-            target, lambda path, image=image: Image.fromarray(image).save(path, format="PNG")
-        )
-        paths.append(target)
-    return paths
+# --- records ---------------------------------------------------------------------------------
 
 
 def save_metrics(profile, payload: dict) -> Path:
     """Write artifacts/<P>/metrics.json atomically (other chapters and reports read it)."""
-    import json
 
     target = profile.artifacts / "metrics.json"
     atomic_write_text(target, json.dumps(payload, indent=2, default=float) + "\n")

@@ -251,3 +251,11 @@ def safe_extract(
             raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def extract_zips(zips: list[Path], dest: Path | str) -> Path:
+    """Extract each <class>.zip into dest/<class>/ with safe_extract (the "Download All" layout)."""
+    dest = Path(dest)
+    for archive in zips:
+        safe_extract(archive, dest / Path(archive).stem)
+    return dest

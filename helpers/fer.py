@@ -8,17 +8,13 @@ not allow redistribution: the reader brings the file, nothing is downloaded.
 from __future__ import annotations
 
 import csv
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
-
-from helpers.store import publish, staging_dir
+from tqdm import tqdm
 
 SIDE = 48
 PIXELS = SIDE * SIDE
@@ -35,6 +31,7 @@ DEFAULT_CLASSES = {3: "happy", 4: "sad"}
 USAGES = ("Training", "PublicTest", "PrivateTest")
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 USAGE_FILE = "usage.csv"
+REPORT_FILE = "fer_report.txt"  # what the import kept, skipped and refused, by line
 
 
 @dataclass
@@ -101,42 +98,49 @@ def check_header(fieldnames: list[str] | None, source: Path) -> None:
 def import_fer2013(
     source: Path, dest: Path, classes: dict[int, str] | None = None, progress: bool = True
 ) -> FerReport:
-    """Stream a FER-2013 CSV into dest/<class>/fer_<line>.png plus dest/usage.csv; never crash on a row."""
+    """Stream a FER-2013 CSV into dest/<class>/fer_<line>.png plus dest/usage.csv; never crash on a row.
+
+    dest is a new folder (the pipeline's staging folder, which it publishes when the import is
+    complete); an existing file of the same name is refused rather than overwritten.
+    """
     source, dest = Path(source), Path(dest)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file (FER-2013 is not downloaded for you)")
     chosen = dict(classes or DEFAULT_CLASSES)
     report = FerReport()
-    staging = staging_dir(dest)
-    try:
-        for name in set(chosen.values()):
-            (staging / name).mkdir()
-        with (
-            source.open(newline="", encoding="utf-8") as handle,
-            (staging / USAGE_FILE).open("w", newline="") as usage_handle,
-        ):
-            reader = csv.DictReader(handle)
-            check_header(reader.fieldnames, source)
-            usage_writer = csv.writer(usage_handle)
-            usage_writer.writerow(["file", "class", "usage"])
-            rows = tqdm(reader, desc="FER-2013 rows", unit=" rows", disable=not progress)
-            for row in rows:
-                line = reader.line_num
-                try:
-                    name, image, usage = parse_row(row, chosen)
-                except ValueError as problem:
-                    report.malformed.append((line, str(problem)))
-                    continue
-                if not name:
-                    report.other_emotions += 1
-                    continue
-                relative = f"{name}/fer_{line:06d}.png"
-                Image.fromarray(image, mode="L").save(staging / relative)
-                usage_writer.writerow([relative, name, usage])
-                report.written[name] += 1
-        publish(staging, dest)  # replaces an earlier import in one rename
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    for name in set(chosen.values()):
+        (dest / name).mkdir(parents=True, exist_ok=True)
+    with (
+        source.open(newline="", encoding="utf-8") as handle,
+        (dest / USAGE_FILE).open("x", newline="") as usage_handle,
+    ):
+        reader = csv.DictReader(handle)
+        check_header(reader.fieldnames, source)
+        usage_writer = csv.writer(usage_handle)
+        usage_writer.writerow(["file", "class", "usage"])
+        rows = tqdm(reader, desc="FER-2013 rows", unit=" rows", disable=not progress)
+        for row in rows:
+            line = reader.line_num
+            try:
+                name, image, usage = parse_row(row, chosen)
+            except ValueError as problem:
+                report.malformed.append((line, str(problem)))
+                continue
+            if not name:
+                report.other_emotions += 1
+                continue
+            relative = f"{name}/fer_{line:06d}.png"
+            Image.fromarray(image, mode="L").save(dest / relative)
+            usage_writer.writerow([relative, name, usage])
+            report.written[name] += 1
+    return report
+
+
+def import_with_report(source: Path, dest: Path) -> FerReport:
+    """Import into dest and keep the report (rows per class, malformed rows) as dest/fer_report.txt."""
+    report = import_fer2013(source, dest)
+    (Path(dest) / REPORT_FILE).write_text(report.summary() + "\n", encoding="utf-8")
+    print(f"{Path(source).name}:\n{report.summary()}")
     return report
 
 
@@ -154,45 +158,3 @@ def write_fer_like_csv(path: Path, rows: int, seed: int = 0, malformed_every: in
                 pixels = pixels.rsplit(" ", 1)[0]
             writer.writerow([emotion, pixels, usage])
     return Path(path)
-
-
-def benchmark(rows: int = 35_887, folder: Path | None = None) -> dict[str, float]:
-    """Import a generated FER-format CSV of `rows` rows; return its size, throughput and peak memory."""
-    import resource
-    import time
-
-    work = Path(folder or tempfile.mkdtemp(prefix="fer-bench-"))
-    source = write_fer_like_csv(work / "fer2013.csv", rows=rows, seed=0, malformed_every=1000)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    report = import_fer2013(source, work / "raw", progress=False)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = {
-        "rows": rows,
-        "csv_mb": source.stat().st_size / 1e6,
-        "seconds": seconds,
-        "rows_per_s": rows / seconds,
-        "images_written": report.total_written,
-        "malformed": len(report.malformed),
-        "peak_rss_mb_before": before / 1024,
-        "peak_rss_mb_after": peak / 1024,
-    }
-    if folder is None:
-        shutil.rmtree(work)
-    return result
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Benchmark the FER-2013 importer.")
-    parser.add_argument("--rows", type=int, nargs="+", default=[3_589, 35_887])
-    args = parser.parse_args()
-    print(f"{'rows':>8} {'CSV MB':>8} {'seconds':>8} {'rows/s':>8} {'peak RSS MB':>12}")
-    for count in args.rows:
-        figures = benchmark(count)
-        print(
-            f"{figures['rows']:>8} {figures['csv_mb']:>8.0f} {figures['seconds']:>8.1f} "
-            f"{figures['rows_per_s']:>8.0f} {figures['peak_rss_mb_after']:>12.0f}"
-        )

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 from scipy.fft import dctn
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 # The formats Keras's image_dataset_from_directory reads; everything else is "unsupported",
 # even when Pillow could open it, so a reader's own files meet the same rule as the book's.
@@ -204,6 +208,26 @@ def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
         return _to_rgb(upright)
 
 
+def exif_orientation(path: Path | str) -> int:
+    """The EXIF Orientation tag of a file (1, upright, when it has none or cannot be read)."""
+    try:
+        with Image.open(path) as image:
+            return int(image.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - any unreadable header: nothing to turn
+        return 1
+
+
+def has_transparency(path: Path | str) -> bool:
+    """Whether a file's pixels carry transparency (an alpha channel or a transparent colour)."""
+    try:
+        with Image.open(path) as image:
+            return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+                image.mode == "P" and "transparency" in image.info
+            )
+    except Exception:  # noqa: BLE001 - unreadable: not a transparent image this book can use
+        return False
+
+
 def image_size(path: Path | str) -> tuple[int, int]:
     """(width, height) from the header only, without decoding; for quick listings."""
     with Image.open(path) as image:
@@ -246,6 +270,121 @@ def perceptual_hash(rgb: np.ndarray, hash_size: int = 8, highfreq_factor: int = 
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two hashes."""
     return (int(a) ^ int(b)).bit_count()
+
+
+# Two files whose perceptual hashes differ in at most this many of 64 bits show one picture: the
+# net of cleaning (chapter 1) and of the split's duplicate groups (chapter 3).
+NEAR_DUPLICATE_BITS = 6
+_BANDS = 4  # multi-index hashing: the 64-bit hash as four 16-bit bands
+_BAND_BITS = 64 // _BANDS
+_MAX_MASKS = 200  # more probes per band than this, and comparing in blocks is faster
+_BLOCK = 2048  # rows compared at once by the blocked search: memory 8 x _BLOCK x N bytes
+
+
+def hash_array(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Hashes as one flat uint64 array (from an array, or from Python ints of up to 64 bits)."""
+    if isinstance(hashes, np.ndarray):
+        return hashes.astype(np.uint64, copy=False).ravel()
+    return np.asarray([int(h) for h in hashes], dtype=np.uint64)
+
+
+def pairwise_distances(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Hamming distance of every pair i < j, in the order of np.triu_indices (for small sets)."""
+    values = hash_array(hashes)
+    return np.bitwise_count(values[:, None] ^ values[None, :])[np.triu_indices(len(values), 1)]
+
+
+def _probes(bits: int, radius: int) -> np.ndarray:
+    """Every `bits`-bit mask with at most `radius` bits set (0 first)."""
+    masks = [
+        sum(1 << b for b in chosen)
+        for r in range(radius + 1)
+        for chosen in combinations(range(bits), r)
+    ]
+    return np.asarray(masks, dtype=np.int64)
+
+
+def _blocked_pairs(values: np.ndarray, max_bits: int) -> np.ndarray:
+    """Pairs within max_bits, comparing a block of rows with the rest at a time (memory O(N))."""
+    found = []
+    for start in range(0, len(values), _BLOCK):
+        block = values[start : start + _BLOCK]
+        distance = np.bitwise_count(block[:, None] ^ values[None, :])
+        rows, cols = np.nonzero(distance <= max_bits)
+        rows = rows + start
+        keep = rows < cols
+        found.append(np.stack([rows[keep], cols[keep]], axis=1))
+    return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+
+
+def near_pairs(
+    hashes: Sequence[int] | np.ndarray, max_bits: int = NEAR_DUPLICATE_BITS
+) -> np.ndarray:
+    """Index pairs (i, j), i < j, sorted, of hashes at most max_bits apart, without all pairs.
+
+    Multi-index hashing: cut every hash into four 16-bit bands. Two hashes at most max_bits apart
+    differ in at most max_bits // 4 bits of some band (if every band differed in more, the
+    total would exceed max_bits). So each hash looks up, band by band, the hashes whose band
+    lies within that many bits of its own (a sorted index per band), and only those candidates
+    are compared in full. Candidates grow with N, not N squared, for hashes of different pictures;
+    a larger threshold, with too many probes per band, falls back to comparing blocks of rows.
+    """
+    values = hash_array(hashes)
+    if len(values) < 2 or max_bits < 0:  # a negative threshold: no two hashes are near
+        return np.empty((0, 2), dtype=np.int64)
+    n = len(values)
+    masks = _probes(_BAND_BITS, min(max_bits // _BANDS, _BAND_BITS))
+    if len(masks) > _MAX_MASKS:
+        return np.unique(_blocked_pairs(values, max_bits), axis=0)
+    found = []
+    rows_all = np.arange(n)
+    for band in range(_BANDS):
+        keys = ((values >> np.uint64(band * _BAND_BITS)) & np.uint64(0xFFFF)).astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        for mask in masks:
+            query = keys ^ mask
+            low = np.searchsorted(ordered, query, side="left")
+            counts = np.searchsorted(ordered, query, side="right") - low
+            if not counts.any():
+                continue
+            rows = np.repeat(rows_all, counts)
+            starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
+            cols = order[starts + np.arange(len(rows))]
+            keep = rows < cols
+            rows, cols = rows[keep], cols[keep]
+            close = np.bitwise_count(values[rows] ^ values[cols]) <= max_bits
+            found.append(np.stack([rows[close], cols[close]], axis=1))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def duplicate_groups(
+    exact_keys: Sequence[str], hashes: Sequence[int], max_bits: int = NEAR_DUPLICATE_BITS
+) -> np.ndarray:
+    """A group id per file: files with the same exact key or hashes <= max_bits apart share one.
+
+    The groups are the connected components of the graph whose edges are those pairs, so a
+    chain of near copies (A near B, B near C) is one group even where A and C are further apart.
+    Ids are numbered by each group's first file.
+    """
+    n = len(exact_keys)
+    if len(hashes) != n:
+        raise ValueError(f"{n} content keys but {len(hashes)} perceptual hashes")
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    pairs = [near_pairs(hashes, max_bits)]
+    first_with: dict[str, int] = {}
+    same = [(first_with.setdefault(key, i), i) for i, key in enumerate(exact_keys)]
+    pairs.append(np.asarray([p for p in same if p[0] != p[1]], dtype=np.int64).reshape(-1, 2))
+    edges = np.concatenate(pairs)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    _, first = np.unique(labels, return_index=True)  # renumber by each group's first member
+    rank = np.empty(len(first), dtype=int)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[labels]
 
 
 # The tests of the standard library's imghdr (removed in Python 3.13), in its order, for the

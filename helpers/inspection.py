@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+from tqdm import trange
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels (x1, y1 exclusive)
 EXPRESSION_PARTS: tuple[str, ...] = ("mouth", "brows")  # the landmark boxes of the expression
@@ -66,7 +69,6 @@ def filters_as_rgb(kernel: np.ndarray, limit: float) -> np.ndarray:
 
 def plot_filters_rgb(kernel: np.ndarray, limit: float, title: str):
     """Each first-layer filter as a small RGB patch, all on one colour scale."""
-    import matplotlib.pyplot as plt
 
     patches = filters_as_rgb(kernel, limit)
     rows, cols = grid_shape(len(patches), max_cols=8)
@@ -85,7 +87,6 @@ def plot_filters_per_channel(
     kernel: np.ndarray, limit: float, title: str, channel_names: Sequence[str] = ("R", "G", "B")
 ):
     """Every filter's weights per input channel (rows) on one diverging colour scale."""
-    import matplotlib.pyplot as plt
 
     if kernel.ndim != 4 or kernel.shape[2] != len(channel_names):
         raise ValueError(
@@ -122,7 +123,6 @@ def plot_weight_distributions(
     before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], title: str
 ):
     """Histograms of each layer's kernel weights before and after training, one panel a layer."""
-    import matplotlib.pyplot as plt
 
     names = list(before)
     if set(names) != set(after):
@@ -203,7 +203,6 @@ def feature_maps(model, image: np.ndarray, layer_names: Sequence[str] | None = N
 
 def plot_feature_maps(maps: np.ndarray, title: str, max_cols: int = 8):
     """One panel per channel (maps[..., i]), the grid sized to the channel count."""
-    import matplotlib.pyplot as plt
 
     if maps.ndim != 3:
         raise ValueError(f"expected feature maps (height, width, channels), got {maps.shape}")
@@ -244,7 +243,6 @@ def grad_cam(
     """
     import keras
     import tensorflow as tf
-    from tqdm import trange  # a text bar: tqdm.auto wants ipywidgets in notebooks
 
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
@@ -326,98 +324,47 @@ def plot_saliency(
     cols: int = 4,
     landmarks: Sequence[Mapping] | None = None,
     parts: Sequence[str] = EXPRESSION_PARTS,
+    title: str = "Grad-CAM: where the evidence for the predicted class lies",
 ):
-    """Each image with its saliency map laid over it (and the expression boxes, if given)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+    """Each image with its saliency laid over it, opaque where strong, clear where zero.
+
+    The overlay's opacity follows the map, so the face stays visible where the model puts no
+    evidence; one colour bar, shared by every panel (each map is scaled to its own peak, 1).
+    """
 
     count = len(images)
+    cols = max(1, min(cols, count))
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 3.0 * rows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.6 * cols + 0.8, 3.0 * rows + 0.4), squeeze=False
+    )
+    overlay = None
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < count:
             ax.imshow(np.clip(images[index], 0, 255).astype(np.uint8))
-            ax.imshow(cams[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            cam = np.clip(cams[index], 0, 1)
+            overlay = ax.imshow(cam, cmap="inferno", alpha=0.15 + 0.7 * cam, vmin=0, vmax=1)
             ax.set_title(titles[index], fontsize=8)
             for name in parts if landmarks is not None else ():
                 x0, y0, x1, y1 = landmarks[index][name]
-                ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="white", lw=1))
-    fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red = most)")
-    fig.tight_layout()
+                ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="cyan", lw=1))
+    fig.suptitle(title + (" (cyan: the generator's mouth and brow boxes)" if landmarks else ""))
+    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    if overlay is not None:
+        bar_axis = fig.add_axes((0.93, 0.15, 0.015, 0.7))
+        bar = fig.colorbar(overlay, cax=bar_axis)
+        bar.set_label("Grad-CAM, 1 = the map's peak (opaque = strong)")
     return fig
 
 
-# --- where the saliency falls: the generator's landmarks --------------------------------------
-
-
-@dataclass
-class LandmarkSet:
-    """Images at the model's input size with their labels and landmark boxes in the same pixels."""
-
-    images: np.ndarray  # float32 (n, size, size, 3) in [0, 255]
-    labels: np.ndarray  # int, the label the data set gives (0 = happy, 1 = sad)
-    landmarks: list[dict]  # per image: name -> (x0, y0, x1, y1) boxes or (x, y) points
-    source: str  # where the images come from, for the prose
-
-
-def scale_landmarks(marks: Mapping[str, Sequence[float]], sx: float, sy: float) -> dict:
-    """Landmarks mapped through a resize by (sx, sy): x values times sx, y values times sy."""
-    scaled = {}
-    for name, values in marks.items():
-        coords = np.reshape(np.asarray(values, dtype=np.float64), (-1, 2)) * [sx, sy]
-        scaled[name] = tuple(float(v) for v in coords.ravel())
-    return scaled
-
-
-def split_landmark_set(profile, subset: str = "test") -> LandmarkSet:
-    """A split's plain generated faces (kind 'face'), resized as in training, with their boxes.
-
-    The chain is split.csv -> cleaning manifest -> faces.csv (see evaluate.split_valence); only
-    plain faces are kept, because the cleaning step stores them pixel for pixel, so the
-    generator's boxes need only the resize to the model's input.
-    """
-    import pandas as pd
-
-    from helpers import evaluate, split, synthetic
-
-    rows = evaluate.split_valence(profile, subset)
-    faces = pd.read_csv(profile.data / "downloads" / synthetic.CSV_NAME, dtype={"class": str})
-    faces.index = faces["class"] + "/" + faces["file"].astype(str)
-    rows = rows[rows["kind"] == "face"].reset_index(drop=True)
-    if rows.empty:
-        raise ValueError(f"the {subset!r} split holds no plain generated faces")
-    size = profile.image_size
-    clean_dir = split.clean_folder(profile)
-    images, landmarks = [], []
-    for row in rows.itertuples():
-        face = faces.loc[row.source]
-        marks = synthetic.landmarks_from_row(face.to_dict())
-        if not marks:
-            raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
-        images.append(np.asarray(split.decode_and_resize(clean_dir / row.path, size)))
-        landmarks.append(scale_landmarks(marks, size / face["width"], size / face["height"]))
-    class_names = sorted(rows["label"].unique())
-    labels = rows["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
-    return LandmarkSet(np.stack(images), labels, landmarks, f"{subset} split ({len(rows)} faces)")
-
-
-def fresh_landmark_set(n: int, seed: int, size: int) -> LandmarkSet:
-    """n new generated faces at the model's input size, drawn and squashed like the downloads."""
-    from helpers import synthetic
-
-    sample = synthetic.sample_faces(n, seed, size)
-    images = sample.images.astype(np.float32)
-    return LandmarkSet(
-        images, np.asarray(sample.labels), sample.landmarks, f"fresh sample ({n} faces)"
-    )
+# --- where the saliency falls ----------------------------------------------------------------
 
 
 def region_shares(
     cams: np.ndarray, landmarks: Sequence[Mapping], parts: Sequence[str] = EXPRESSION_PARTS
 ):
     """Per image: saliency share and area share of the expression boxes and of the face box."""
-    import pandas as pd
 
     if len(cams) != len(landmarks):
         raise ValueError(f"{len(cams)} saliency maps but {len(landmarks)} landmark sets")
@@ -439,20 +386,8 @@ def region_shares(
     return pd.DataFrame(rows)
 
 
-def mean_interval(values: np.ndarray, confidence_z: float = 1.96) -> tuple[float, float, float]:
-    """Mean of the finite values and its normal-approximation 95% interval (mean, low, high)."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) < 2:
-        raise ValueError(f"need at least two finite values, got {len(values)}")
-    mean = float(values.mean())
-    half = confidence_z * float(values.std(ddof=1)) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
-
 def channel_correlations(maps: np.ndarray, references: Mapping[str, np.ndarray]):
     """Pearson correlation of each channel's map with each reference image (NaN: silent channel)."""
-    import pandas as pd
 
     if maps.ndim != 3:
         raise ValueError(f"expected feature maps (height, width, channels), got {maps.shape}")

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import matplotlib.pyplot as plt
 import pandas as pd
+import visualkeras
+from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
 # The original's layers after the input, as (kind, size): conv = (filters, kernel), pool = window,
@@ -203,7 +206,6 @@ def _with_output_shapes(model: keras.Model) -> Iterator[None]:
 
 def layered_view(model: keras.Model, **kwargs: Any) -> Image.Image:
     """visualkeras' layered picture of a Keras 3 model, with a legend (the layer types' colours)."""
-    import visualkeras
 
     options: dict[str, Any] = {
         "legend": True,
@@ -244,8 +246,6 @@ def plot_layer_chain(model: keras.Model, title: str = "The CNN as a graph of lay
     keras.utils.plot_model draws the same with Graphviz's `dot`, a system program; this needs
     only matplotlib.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch
 
     rows = layer_rows(model)
     height = 0.62 * len(rows) + 0.8
@@ -275,7 +275,6 @@ def plot_layer_chain(model: keras.Model, title: str = "The CNN as a graph of lay
 
 def picture_figure(picture: Image.Image | Path, title: str, width: float = 7.0) -> Any:
     """A titled matplotlib figure of a diagram (no axes: a diagram has none), for the book."""
-    import matplotlib.pyplot as plt
 
     image = Image.open(picture) if isinstance(picture, str | Path) else picture
     height = width * image.height / image.width

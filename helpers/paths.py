@@ -9,14 +9,14 @@ NOTEBOOKS: Path = ROOT / "notebooks"
 BUILD: Path = ROOT / "_build"
 
 
-def data_dir(profile: str) -> Path:
-    """Folder for one profile's generated data (downloads, raw, clean, split)."""
-    return ROOT / "data" / profile
+def data_dir(folder_name: str) -> Path:
+    """data/<folder>/: one profile and source's data (downloads, raw, clean, split)."""
+    return ROOT / "data" / folder_name
 
 
-def artifacts_dir(profile: str) -> Path:
-    """Folder for one profile's model, history, logs and metrics."""
-    return ROOT / "artifacts" / profile
+def artifacts_dir(folder_name: str) -> Path:
+    """artifacts/<folder>/: one profile and source's models, metrics and benchmark figures."""
+    return ROOT / "artifacts" / folder_name
 
 
 def ensure_dir(path: Path) -> Path:

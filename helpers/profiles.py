@@ -13,16 +13,17 @@ import dataclasses
 import hashlib
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.paths import artifacts_dir, data_dir
 
 DEFAULT_PROFILE = "full"
+DEFAULT_SEED = 42  # the book's one seed: data, split, weights, shuffling
 ENV_VAR = "BOOK_PROFILE"
 SOURCE_ENV_VAR = "BOOK_SOURCE"
 SYNTHETIC = "synthetic"
-SOURCE_KINDS = ("synthetic", "folder", "zips", "fer")
 FER_COLUMNS = ("emotion", "pixels", "Usage")
 SOURCE_HELP = (
     "expected 'synthetic', a folder with one sub-folder of images per class, "
@@ -44,45 +45,79 @@ def _fer_header(path: Path) -> list[str]:
         return []
 
 
+MIN_PER_CLASS = 10  # files a class needs before cleaning: a stratified split and 5-fold baseline
+
+
+def _class_sizes(path: Path, kind: str) -> dict[str, int]:
+    """Files per class of a folder source (class folders, or entries per <class>.zip)."""
+    if kind == "folder":
+        folders = sorted(p for p in path.iterdir() if p.is_dir() and _visible(p))
+        return {
+            f.name: sum(1 for q in f.rglob("*") if q.is_file() and _visible(q)) for f in folders
+        }
+    sizes = {}
+    for archive in sorted(p for p in path.glob("*.zip") if p.is_file() and _visible(p)):
+        try:
+            with zipfile.ZipFile(archive) as handle:
+                sizes[archive.stem] = sum(1 for info in handle.infolist() if not info.is_dir())
+        except (OSError, zipfile.BadZipFile):
+            sizes[archive.stem] = 0  # a damaged zip is reported by the extraction, by name
+    return sizes
+
+
 def check_source(path: Path) -> str:
-    """The kind of a source path ('folder', 'zips' or 'fer'); a clear error if it is none."""
+    """The kind of a source path ('folder', 'zips' or 'fer'); a clear error if it is none.
+
+    A folder source must hold exactly two classes (the book's model is binary), each with at
+    least MIN_PER_CLASS files, and no class folder may be a link (a link to the source itself
+    would make it a class of its own); the message says what was found.
+    """
     if not path.exists():
         raise FileNotFoundError(f"{path}: source does not exist ({SOURCE_HELP})")
-    if path.is_dir():
-        folders = [p for p in path.iterdir() if p.is_dir() and _visible(p)]
-        zips = [p for p in path.glob("*.zip") if p.is_file() and _visible(p)]
-        found, kind = (folders, "folder") if folders else (zips, "zips")
-        if not found:
+    if not path.is_dir():
+        header = [name.strip() for name in _fer_header(path)]
+        missing = [name for name in FER_COLUMNS if name not in header]
+        if missing:
             raise ValueError(
-                f"{path}: no class sub-folders and no <class>.zip files ({SOURCE_HELP})"
+                f"{path}: not a FER-2013 CSV (its first line lacks {', '.join(missing)}; "
+                f"{SOURCE_HELP})"
             )
-        if len(found) < 2:
-            raise ValueError(
-                f"{path}: only one class ({found[0].name}); a classifier needs at least two"
-            )
-        return kind
-    header = [name.strip() for name in _fer_header(path)]
-    missing = [name for name in FER_COLUMNS if name not in header]
-    if missing:
+        return "fer"
+    links = sorted(p.name for p in path.iterdir() if p.is_symlink() and p.is_dir() and _visible(p))
+    if links:
         raise ValueError(
-            f"{path}: not a FER-2013 CSV (its first line lacks {', '.join(missing)}; {SOURCE_HELP})"
+            f"{path}: class folder(s) {', '.join(links)} are links; the book reads real folders "
+            "only (a link can lead back into the source): copy the images in instead"
         )
-    return "fer"
+    folders = [p for p in path.iterdir() if p.is_dir() and _visible(p)]
+    kind = "folder" if folders else "zips"
+    sizes = _class_sizes(path, kind)
+    found = ", ".join(f"{name}: {count}" for name, count in sizes.items())
+    if not sizes:
+        raise ValueError(f"{path}: no class sub-folders and no <class>.zip files ({SOURCE_HELP})")
+    if len(sizes) != 2:
+        raise ValueError(
+            f"{path}: the book's model tells two classes apart; this source has {len(sizes)} "
+            f"({found}): keep the two you want in a folder of their own"
+        )
+    small = [name for name, count in sizes.items() if count < MIN_PER_CLASS]
+    if small:
+        raise ValueError(
+            f"{path}: every class needs at least {MIN_PER_CLASS} files to be split and "
+            f"measured; {', '.join(small)} has fewer ({found})"
+        )
+    return kind
 
 
 def resolve_source(source: str | os.PathLike | None = None) -> str:
-    """The source to use: the argument, else $BOOK_SOURCE, else 'synthetic'; a path is made absolute and checked."""
+    """The source to use: the argument, else $BOOK_SOURCE, else 'synthetic'; a path made absolute.
+
+    get_profile checks it (check_source) and records its kind.
+    """
     chosen = str(source or os.environ.get(SOURCE_ENV_VAR) or SYNTHETIC).strip()
     if chosen == SYNTHETIC:
         return SYNTHETIC
-    path = Path(chosen).expanduser().resolve()
-    check_source(path)
-    return str(path)
-
-
-def source_kind(source: str) -> str:
-    """'synthetic', 'folder', 'zips' or 'fer' for a resolved source."""
-    return SYNTHETIC if source == SYNTHETIC else check_source(Path(source))
+    return str(Path(chosen).expanduser().resolve())
 
 
 def source_slug(source: str) -> str:
@@ -105,18 +140,16 @@ class Profile:
     epochs: int
     batch_size: int
     fresh_sample: int  # faces drawn from the generator for chapter 6's fresh-sample check
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     source: str = SYNTHETIC  # 'synthetic' or an absolute path (see resolve_source)
+    source_kind: str = (
+        SYNTHETIC  # 'synthetic', 'folder', 'zips' or 'fer', found once (check_source)
+    )
 
     @property
     def folder_name(self) -> str:
         """The name of this profile's data and artifacts folders: one per profile and source."""
         return self.name if self.source == SYNTHETIC else f"{self.name}-{source_slug(self.source)}"
-
-    @property
-    def source_kind(self) -> str:
-        """'synthetic', 'folder', 'zips' or 'fer'."""
-        return source_kind(self.source)
 
     @property
     def generated(self) -> bool:
@@ -132,6 +165,11 @@ class Profile:
     def artifacts(self) -> Path:
         """This profile's artifacts folder (its own folder for each source)."""
         return artifacts_dir(self.folder_name)
+
+    @property
+    def baseline_model(self) -> Path:
+        """artifacts/<P>/baseline/model.keras: chapter 5's model, which the later chapters use."""
+        return self.artifacts / "baseline" / "model.keras"
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -172,4 +210,6 @@ def get_profile(name: str | None = None, source: str | os.PathLike | None = None
     """The Profile for a name and source (see profile_name and resolve_source)."""
     chosen = PROFILES[profile_name(name)]
     resolved = resolve_source(source)
-    return chosen if resolved == SYNTHETIC else dataclasses.replace(chosen, source=resolved)
+    if resolved == SYNTHETIC:
+        return chosen
+    return dataclasses.replace(chosen, source=resolved, source_kind=check_source(Path(resolved)))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib.cbook as cbook
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 # Sobel kernels as a CNN layer (and OpenCV) apply them, i.e. by cross-correlation:
 # SOBEL_X estimates the derivative along x (left to right), so it lights up vertical edges;
@@ -31,20 +36,6 @@ def rotate180(kernel: np.ndarray) -> np.ndarray:
     return np.rot90(_check_2d(kernel, "kernel"), 2)
 
 
-def convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """True 2-D convolution (the kernel is flipped), same size as the image, zero padding."""
-    from scipy.signal import convolve2d
-
-    return convolve2d(_check_2d(image, "image"), _check_2d(kernel, "kernel"), mode="same")
-
-
-def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """2-D cross-correlation (no flip, what a CNN layer computes), same size, zero padding."""
-    from scipy.signal import correlate2d
-
-    return correlate2d(_check_2d(image, "image"), _check_2d(kernel, "kernel"), mode="same")
-
-
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Luminance of an RGB image (ITU-R BT.601 weights, as OpenCV uses) as float64."""
     image = np.asarray(image, dtype=np.float64)
@@ -57,21 +48,9 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def grace_hopper() -> np.ndarray:
     """The Grace Hopper portrait that ships with matplotlib, as a (600, 512, 3) uint8 RGB array."""
-    import matplotlib.cbook as cbook
-    from PIL import Image
 
     with cbook.get_sample_data("grace_hopper.jpg") as handle:
         return np.asarray(Image.open(handle).convert("RGB"))
-
-
-def opencv_sobel(image: np.ndarray, axis: str) -> np.ndarray:
-    """cv2.Sobel (3x3) of a grayscale image along 'x' or 'y', in float64."""
-    import cv2
-
-    if axis not in ("x", "y"):
-        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
-    dx, dy = (1, 0) if axis == "x" else (0, 1)
-    return cv2.Sobel(_check_2d(image, "image"), cv2.CV_64F, dx, dy, ksize=3)
 
 
 def interior(array: np.ndarray, margin: int = 1) -> np.ndarray:
@@ -96,18 +75,6 @@ def sobel_weights(in_channels: int = 1) -> np.ndarray:
     kernel[:, :, :, 0] = SOBEL_X[:, :, None]
     kernel[:, :, :, 1] = SOBEL_Y[:, :, None]
     return kernel
-
-
-def sobel_conv2d(in_channels: int = 1, padding: str = "same"):
-    """A frozen keras Conv2D whose two filters are the Sobel kernels (no bias, not trainable)."""
-    import keras
-
-    layer = keras.layers.Conv2D(
-        2, (3, 3), padding=padding, use_bias=False, trainable=False, name="sobel"
-    )
-    layer.build((None, None, None, in_channels))
-    layer.set_weights([sobel_weights(in_channels)])
-    return layer
 
 
 def edge_channels(images):
@@ -154,7 +121,6 @@ def add_edge_channels(dataset):
 
 def plot_kernels(kernels: dict[str, np.ndarray], title: str = "Sobel kernels"):
     """Each kernel as a small diverging heat map with its values written in the cells."""
-    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(
         1, len(kernels), figsize=(4.0 * len(kernels), 3.6), squeeze=False, layout="constrained"
@@ -181,7 +147,6 @@ def plot_panels(
     panels: dict[str, np.ndarray], title: str, cols: int = 3, signed: set[str] | None = None
 ):
     """Images side by side; those named in `signed` on a symmetric blue-white-red scale."""
-    import matplotlib.pyplot as plt
 
     signed = signed or set()
     rows = -(-len(panels) // cols)
@@ -204,7 +169,6 @@ def plot_panels(
 
 def convergence_table(histories: dict[str, dict[str, list[float]]]):
     """Per-epoch validation loss and accuracy of each run, side by side (one row an epoch)."""
-    import pandas as pd
 
     columns = {}
     for run, history in histories.items():
@@ -219,8 +183,6 @@ def convergence_table(histories: dict[str, dict[str, list[float]]]):
 
 def plot_convergence(histories: dict[str, dict[str, list[float]]], title: str):
     """Training and validation loss and accuracy per epoch, one line per run."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for (run, history), colour in zip(histories.items(), ("C0", "C1", "C2", "C3"), strict=False):

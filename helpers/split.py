@@ -1,22 +1,24 @@
 """The leak-free split: stratified by class, by file, duplicates kept together; tf.data pipelines.
 
-Chapter 3 builds it; chapters 4-7 read it through `ensure_split` and `make_datasets`.
+Chapter 3 builds it; the later chapters read it through helpers.pipeline's `ensure_split` and
+`make_datasets`, which build it (once) with `split_frame` and `write_split`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers.profiles import Profile
+from helpers.images import duplicate_groups
+from helpers.profiles import DEFAULT_SEED
 from helpers.store import atomic_write_text
 
 if TYPE_CHECKING:
@@ -25,10 +27,8 @@ if TYPE_CHECKING:
 SUBSETS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
-NEAR_DUPLICATE_BITS = 6  # the same net as cleaning (helpers.clean.NEAR_THRESHOLD)
 SPLIT_VERSION = 1  # bump when the splitting rules change, so every split.csv is rebuilt
 SPLIT_FILE = "split.csv"
-SPLIT_META = "split.json"
 COLUMNS: tuple[str, ...] = ("path", "label", "subset", "group")
 
 
@@ -80,40 +80,6 @@ def check_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
 
 # (clean folder, table of paths) -> (exact content key, 64-bit perceptual hash) per row
 KeyFunction = Callable[[Path, pd.DataFrame], tuple[list[str], list[int]]]
-
-
-def duplicate_groups(
-    exact_keys: Sequence[str], hashes: Sequence[int], max_bits: int = NEAR_DUPLICATE_BITS
-) -> np.ndarray:
-    """Group ids joining files with the same content key or perceptual hashes <= max_bits apart."""
-    n = len(exact_keys)
-    if len(hashes) != n:
-        raise ValueError(f"{n} content keys but {len(hashes)} perceptual hashes")
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        a, b = find(i), find(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
-    first_with_key: dict[str, int] = {}
-    for i, key in enumerate(exact_keys):
-        union(i, first_with_key.setdefault(key, i))
-    values = np.array([int(h) for h in hashes], dtype=np.uint64)
-    for i in range(n):
-        xor = np.bitwise_xor(values[i + 1 :], values[i])
-        distances = np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
-        for j in np.flatnonzero(distances <= max_bits):
-            union(i, i + 1 + int(j))
-    roots = [find(i) for i in range(n)]
-    _, ids = np.unique(roots, return_inverse=True)
-    return ids.astype(int)
 
 
 def file_digest(path: Path) -> str:
@@ -174,7 +140,7 @@ def assign_subsets(
 def split_frame(
     clean_dir: Path,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    seed: int = 42,
+    seed: int = DEFAULT_SEED,
     keys: KeyFunction | None = None,
 ) -> pd.DataFrame:
     """The split of a clean folder as a table (path, label, subset, group); nothing is written."""
@@ -187,44 +153,19 @@ def split_frame(
     return frame.assign(subset=subset.to_numpy(), group=groups)[list(COLUMNS)]
 
 
-def fingerprint(clean_dir: Path, fractions: Sequence[float], seed: int) -> str:
-    """What the split depends on: the files (names, sizes, times), fractions, seed and rules."""
-    frame = list_images(clean_dir)
-    settings = [list(map(float, fractions)), seed, NEAR_DUPLICATE_BITS, SPLIT_VERSION]
-    digest = hashlib.sha256(json.dumps(settings).encode())
-    for rel in frame["path"]:
-        stat = (Path(clean_dir) / rel).stat()
-        digest.update(f"{rel}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+def write_split(frame: pd.DataFrame, folder: Path) -> Path:
+    """Write a split table as folder/split.csv (the pipeline builds the folder, see helpers.pipeline)."""
+    path = Path(folder) / SPLIT_FILE
+    atomic_write_text(path, frame.to_csv(index=False))
+    return path
 
 
-def ensure_split_of(
-    clean_dir: Path,
-    out_dir: Path,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    seed: int = 42,
-    keys: KeyFunction | None = None,
-) -> pd.DataFrame:
-    """Read out_dir/split.csv if it matches clean_dir, fractions and seed; else rebuild it."""
-    fractions = check_fractions(fractions)
-    csv, meta = Path(out_dir) / SPLIT_FILE, Path(out_dir) / SPLIT_META
-    stamp = fingerprint(clean_dir, fractions, seed)
-    if csv.is_file() and meta.is_file():
-        if json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == stamp:
-            return pd.read_csv(csv)
-    frame = split_frame(clean_dir, fractions, seed, keys)
-    atomic_write_text(csv, frame.to_csv(index=False))
-    info = {"fingerprint": stamp, "fractions": list(fractions), "seed": seed}
-    atomic_write_text(meta, json.dumps(info, indent=2) + "\n")
-    return frame
-
-
-def ensure_split(profile: Profile, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> pd.DataFrame:
-    """The profile's split (data/<P>/split.csv), built from the clean folder when missing or stale."""
-    from helpers import clean
-
-    clean_dir = clean.ensure_clean(profile)
-    return ensure_split_of(clean_dir, profile.data, fractions, profile.seed)
+def read_split(folder: Path) -> pd.DataFrame:
+    """folder/split.csv as a table (path, label, subset, group)."""
+    path = Path(folder) / SPLIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no split (build it with helpers.pipeline.ensure_split)")
+    return pd.read_csv(path)
 
 
 OFFICIAL_SUBSETS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
@@ -237,36 +178,25 @@ def official_split_of(raw_dir: Path, clean_dir: Path) -> pd.DataFrame:
     an image rejected by cleaning has no row. Training -> train, PublicTest -> val (the public
     leaderboard), PrivateTest -> test (the final ranking).
     """
-    from helpers import clean, fer
+    from helpers import clean, fer  # fer and clean import nothing of this module
 
     usage_file = Path(raw_dir) / fer.USAGE_FILE
     if not usage_file.is_file():
         raise FileNotFoundError(f"{usage_file}: no official split (only FER-2013 sources have one)")
-    usage = pd.read_csv(usage_file)
+    usage = pd.read_csv(usage_file)[["file", "usage"]]
     manifest = clean.read_manifest(Path(clean_dir))
-    kept = manifest[manifest["status"] == "kept"]
-    joined = usage.merge(kept, left_on="file", right_on="source", how="inner")
+    kept = manifest.loc[manifest["status"] == "kept", ["source", "class", "output"]]
+    joined = usage.merge(
+        kept, left_on="file", right_on="source", how="inner", validate="one_to_one"
+    )
     frame = pd.DataFrame(
         {
             "path": joined["output"].to_numpy(),
-            "label": joined["class_y"].to_numpy(),
+            "label": joined["class"].to_numpy(),
             "subset": joined["usage"].map(OFFICIAL_SUBSETS).to_numpy(),
         }
     )
     return frame.sort_values("path", ignore_index=True)
-
-
-def official_split(profile: Profile) -> pd.DataFrame:
-    """The official split of a FER-2013 source's clean images (see official_split_of)."""
-    from helpers import clean
-
-    clean_dir = clean.ensure_clean(profile)
-    return official_split_of(profile.data / "raw", clean_dir)
-
-
-def clean_folder(profile: Profile) -> Path:
-    """The clean folder that split.csv's paths are relative to."""
-    return profile.data / "clean"
 
 
 # --------------------------------------------------------------------------- tf.data pipelines
@@ -346,14 +276,6 @@ def datasets_from_frame(
             paths, labels, size, batch_size, shuffle_seed=seed if subset == "train" else None
         )
     return Datasets(class_names=class_names, frame=frame, **built)
-
-
-def make_datasets(profile: Profile) -> Datasets:
-    """The profile's train/val/test pipelines (images in [0, 255], labels by sorted class name)."""
-    frame = ensure_split(profile)
-    return datasets_from_frame(
-        frame, clean_folder(profile), profile.image_size, profile.batch_size, profile.seed
-    )
 
 
 # --------------------------------------------------------------------------- the original's leak
@@ -449,18 +371,20 @@ def path_keys(dataset: Iterable[Any]) -> list[str]:
     return [path.decode("utf-8") for batch in dataset for path in np.asarray(batch)]
 
 
-def count_leak(
+def replay_passes(
     directory: Path,
     batch_size: int = 32,
     image_size: int = 256,
     epochs: int = 1,
     shuffle: bool = True,
     seed: int | None = None,
-) -> LeakReport:
-    """Reproduce the original's split (shuffled loader, take/skip 70/20/10) and count leaks.
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The files each pass of the original's split yields, in the order training meets them.
 
-    The loader gives the files and their number of batches; the passes are replayed on the
-    file paths (replay_order), so counting over many epochs costs no decoding.
+    The original: the shuffled loader, then take/skip 70/20/10 of its batches. The loader gives
+    the file list and the number of batches; the passes are replayed on the paths (replay_order):
+    `epochs` passes over "train", one over "val", two over "test". Returns the passes (name ->
+    files) and the sizes (images, batches, train/val/test batches).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -468,7 +392,6 @@ def count_leak(
     if shuffle and seed is None:
         seed = 1  # a replay needs the seed the loader was given
     data = original_pipeline(directory, image_size, batch_size, seed, shuffle=shuffle)
-    images = len(data.file_paths)
     batches = int(data.cardinality())
     train_size, val_size, test_size = int(batches * 0.7), int(batches * 0.2), int(batches * 0.1)
     if min(train_size, test_size) < 1:
@@ -480,75 +403,62 @@ def count_leak(
     val = order.skip(train_size).take(val_size)
     test = order.skip(train_size + val_size).take(test_size)
     # every `for` over a dataset is a new iteration: training passes first, then validation, test
-    train_passes = [set(path_keys(train)) for _ in range(max(1, epochs))]
-    val_keys = path_keys(val)
-    test_keys = path_keys(test)
-    second_test = path_keys(test)
-    seen_in_training = set().union(*train_passes)
+    passes = {f"train, epoch {e + 1}": path_keys(train) for e in range(max(1, epochs))}
+    passes["val"] = path_keys(val)
+    passes["test, pass 1"] = path_keys(test)
+    passes["test, pass 2"] = path_keys(test)
+    sizes = {
+        "images": len(data.file_paths),
+        "batch_size": batch_size,
+        "batches": batches,
+        "train_batches": train_size,
+        "val_batches": val_size,
+        "test_batches": test_size,
+        "epochs": max(1, epochs),
+    }
+    return passes, sizes
+
+
+def count_leak(
+    directory: Path,
+    batch_size: int = 32,
+    image_size: int = 256,
+    epochs: int = 1,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> LeakReport:
+    """Reproduce the original's split (shuffled loader, take/skip 70/20/10) and count leaks."""
+    passes, sizes = replay_passes(directory, batch_size, image_size, epochs, shuffle, seed)
+    first_train = set(passes["train, epoch 1"])
+    seen_in_training = set().union(*(set(v) for k, v in passes.items() if k.startswith("train")))
+    test_keys, second_test = passes["test, pass 1"], passes["test, pass 2"]
     return LeakReport(
-        images=images,
-        batch_size=batch_size,
-        batches=batches,
-        train_batches=train_size,
-        val_batches=val_size,
-        test_batches=test_size,
-        epochs=max(1, epochs),
+        **sizes,
         test_images=len(test_keys),
-        test_in_train=sum(key in train_passes[0] for key in test_keys),
+        test_in_train=sum(key in first_train for key in test_keys),
         test_in_train_any_epoch=sum(key in seen_in_training for key in test_keys),
-        val_in_train=sum(key in train_passes[0] for key in val_keys),
+        val_in_train=sum(key in first_train for key in passes["val"]),
         distinct_in_test_passes=len(set(test_keys) | set(second_test)),
     )
 
 
-# --------------------------------------------------------------------------- test-set size
+def plot_pass_membership(passes: dict[str, list[str]], title: str) -> Any:
+    """Which files each pass yields: one row a pass, one column a file (sorted), dark = in it."""
 
-
-def z_value(confidence: float) -> float:
-    """The two-sided normal quantile for a confidence level (1.96 for 0.95)."""
-    from scipy.stats import norm
-
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    return float(norm.ppf(0.5 + confidence / 2))
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion: honest at small n and near 0 or 1."""
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    z = z_value(confidence)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def wilson_half_width(p: float, n: int, confidence: float = 0.95) -> float:
-    """Half the width of the Wilson interval when a fraction p of n images is right."""
-    z = z_value(confidence)
-    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-
-
-def images_for_margin(margin: float, p: float = 0.5, confidence: float = 0.95) -> int:
-    """The fewest test images whose Wilson interval is at most ±margin at accuracy p."""
-    if not 0 < margin < 0.5:
-        raise ValueError(
-            f"margin must be between 0 and 0.5 (a fraction, 0.02 = 2 points): {margin}"
-        )
-    if not 0 <= p <= 1:
-        raise ValueError(f"p must be a proportion between 0 and 1, got {p}")
-    if wilson_half_width(p, 1, confidence) <= margin:
-        return 1
-    low, high = 1, 2  # the half-width shrinks as n grows: double, then bisect
-    while wilson_half_width(p, high, confidence) > margin:
-        low, high = high, high * 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        if wilson_half_width(p, middle, confidence) > margin:
-            low = middle
-        else:
-            high = middle
-    return high
+    files = sorted(set().union(*(set(v) for v in passes.values())))
+    column = {name: index for index, name in enumerate(files)}
+    grid = np.zeros((len(passes), len(files)))
+    for row, members in enumerate(passes.values()):
+        grid[row, [column[name] for name in members]] = 1
+    test = np.asarray([column[name] for name in passes["test, pass 1"]])
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(passes) + 1.6))
+    ax.imshow(grid, aspect="auto", cmap="Greys", interpolation="nearest", vmin=0, vmax=1.4)
+    ax.vlines(test, -0.5, len(passes) - 0.5, colors="C3", linewidth=0.6, alpha=0.5)
+    ax.set_yticks(range(len(passes)), list(passes))
+    ax.set(
+        title=title, xlabel=f"the {len(files)} files, sorted by name (red: in the first test pass)"
+    )
+    ax.set_xticks([])
+    ax.grid(False)
+    fig.tight_layout()
+    return fig

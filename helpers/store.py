@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,20 @@ def publish(staging: Path, final: Path) -> None:
 
 
 # --- building a folder once -----------------------------------------------------------------------
+
+
+def files_digest(files: Iterable[Path], root: Path) -> str:
+    """SHA-256 over each file's path (relative to root), size and modification time.
+
+    The part of a stamp that says which inputs an output was built from: a file added,
+    removed, renamed or rewritten changes it, without reading any file's content.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in files):
+        info = path.stat()
+        line = f"{path.relative_to(root).as_posix()}|{info.st_size}|{info.st_mtime_ns}\n"
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def read_stamp(folder: Path, name: str = STAMP_FILE) -> Any:

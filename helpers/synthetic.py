@@ -75,11 +75,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import math
-import shutil
-import tempfile
-import time
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,10 +83,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from matplotlib import cbook
 from PIL import Image
-
-from helpers.profiles import Profile
-from helpers.store import publish, staging_dir
+from sklearn.datasets import load_sample_images
 
 GENERATOR_VERSION = 2  # bump whenever the output changes, so ensure_downloads regenerates
 CLASS_NAMES: tuple[str, str] = ("happy", "sad")
@@ -98,7 +93,6 @@ LABEL_NOISE = 0.03
 MIN_SIDE = 160
 MAX_SIDE = 600
 THUMBNAIL_MAX = 64
-STAMP_NAME = "generator.json"
 CSV_NAME = "faces.csv"
 ZIP_TIME = (2024, 3, 14, 9, 26, 53)
 
@@ -114,7 +108,6 @@ REJECTED_KINDS: tuple[str, ...] = (
     "near_duplicate",
     "exact_duplicate",
 )
-JUNK_KINDS: tuple[str, ...] = (*VARIANT_KINDS, *REJECTED_KINDS, "cross_class_duplicate")
 ALL_KINDS: tuple[str, ...] = (*KEPT_KINDS, *REJECTED_KINDS, "cross_class_duplicate")
 
 # Files of each kind per 155 faces (the full profile), at least one each: ~25 rejects a class.
@@ -187,8 +180,6 @@ Landmarks = dict[str, tuple[float, ...]]
 @functools.cache
 def background_photos() -> tuple[np.ndarray, ...]:
     """The RGB photos backgrounds are cut from (Grace Hopper, a Chinese temple, a flower)."""
-    from matplotlib import cbook
-    from sklearn.datasets import load_sample_images
 
     with cbook.get_sample_data("grace_hopper.jpg") as handle:
         hopper = np.asarray(Image.open(handle).convert("RGB"))
@@ -1132,48 +1123,3 @@ def generate_downloads(dest: Path, faces_per_class: int, seed: int) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return dest
-
-
-def _stamp(faces_per_class: int, seed: int) -> dict[str, int]:
-    """What a downloads folder was generated with."""
-    return {"faces_per_class": faces_per_class, "seed": seed, "version": GENERATOR_VERSION}
-
-
-def _is_current(folder: Path, stamp: dict[str, int]) -> bool:
-    """Whether a downloads folder is complete and was made with these parameters."""
-    try:
-        found = json.loads((folder / STAMP_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    expected = [folder / f"{label}.zip" for label in CLASS_NAMES] + [folder / CSV_NAME]
-    return found == stamp and all(path.is_file() for path in expected)
-
-
-def ensure_downloads(profile: Profile) -> Path:
-    """profile.data/downloads, generated (atomically) only if missing or made differently."""
-    dest = profile.data / "downloads"
-    stamp = _stamp(profile.faces_per_class, profile.seed)
-    if _is_current(dest, stamp):
-        return dest
-    work = staging_dir(dest)
-    try:
-        generate_downloads(work, profile.faces_per_class, profile.seed)
-        (work / STAMP_NAME).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
-        if not _is_current(dest, stamp):  # another process may have just finished the same
-            publish(work, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return dest
-
-
-def benchmark_downloads(faces_per_class: int = 155, seed: int = 42) -> float:
-    """Seconds to generate a downloads folder (into a temporary folder that is then removed)."""
-    background_photos()
-    with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        generate_downloads(Path(folder), faces_per_class, seed)
-        return time.perf_counter() - start
-
-
-if __name__ == "__main__":
-    print(f"full downloads set generated in {benchmark_downloads():.1f} s")

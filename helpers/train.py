@@ -9,30 +9,36 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
-import os
+import logging
 import shutil
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
+from tqdm import tqdm
 
+from helpers import stats
+from helpers.classify import CARD_FILE
 from helpers.env import seed_everything
 from helpers.model import build_model, compile_model
 from helpers.profiles import Profile
-from helpers.store import atomic_write_text, publish, scratch_dir
+from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
 
 if TYPE_CHECKING:
     from helpers.split import Datasets
 
 MODEL_FILE = "model.keras"
-STAMP_FILE = "model.json"
+CHECKPOINT_FILE = "best.keras"
 BASELINE = "baseline"
 # The comparison run of chapter 5: the regularisers the original lists under "what if we had issues"
 AUGMENTED = {"augment": True, "dropout": 0.3}
@@ -65,6 +71,7 @@ def run_config(
     augment: bool = False,
     dropout: float = 0.0,
     run_name: str = BASELINE,
+    learning_rate: float = 1e-3,
 ) -> RunConfig:
     """The settings of a run for a profile; the defaults are the baseline that ensure_model trains."""
     chosen = profile.epochs if epochs is None else int(epochs)
@@ -80,6 +87,7 @@ def run_config(
         seed=profile.seed,
         augment=augment,
         dropout=float(dropout),
+        learning_rate=float(learning_rate),
     )
 
 
@@ -95,25 +103,39 @@ def new_model(config: RunConfig) -> keras.Sequential:
 # --- where a run's files go --------------------------------------------------------------------
 
 
-def model_path(profile: Profile) -> Path:
-    """artifacts/<P>/model.keras: the baseline model the later chapters load."""
-    return profile.artifacts / MODEL_FILE
-
-
-def log_dir(profile: Profile, run_name: str = BASELINE) -> Path:
-    """artifacts/<P>/logs/<run>: the run's TensorBoard event files."""
-    return profile.artifacts / "logs" / run_name
-
-
-def checkpoint_path(profile: Profile, run_name: str = BASELINE) -> Path:
-    """artifacts/<P>/checkpoints/best_<run>.keras: the epoch with the lowest validation loss."""
-    return profile.artifacts / "checkpoints" / f"best_{run_name}.keras"
+def run_folder(profile: Profile, run_name: str = BASELINE) -> Path:
+    """artifacts/<P>/<run>/: a finished run's model, history, best checkpoint and TensorBoard logs."""
+    return profile.artifacts / run_name
 
 
 def history_paths(profile: Profile, run_name: str = BASELINE) -> tuple[Path, Path]:
-    """artifacts/<P>/history_<run>.csv and .json."""
-    stem = profile.artifacts / f"history_{run_name}"
-    return stem.with_suffix(".csv"), stem.with_suffix(".json")
+    """artifacts/<P>/<run>/history.csv and history.json."""
+    folder = run_folder(profile, run_name)
+    return folder / "history.csv", folder / "history.json"
+
+
+def model_card(run: Run, best_epoch: int, images_per_second: float) -> dict[str, Any]:
+    """What a saved model needs to be used anywhere: its classes, input, data and training."""
+    from helpers import clean
+
+    return {
+        "class_names": run.class_names,
+        "positive_class": run.class_names[-1],
+        "input_shape": list(run.config.input_shape),
+        "min_side": clean.min_side_for(run.profile),
+        "profile": run.profile.name,
+        "source": run.profile.source,
+        "source_kind": run.profile.source_kind,
+        "run": run.config.run_name,
+        "best_epoch": best_epoch,
+        "images_per_second": round(images_per_second, 2),
+        "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def run_stamp(profile: Profile, config: RunConfig) -> dict[str, Any]:
+    """What a run's folder was made from: its settings and the split.csv it trained on."""
+    return {"step": "model", "config": config.as_dict(), "split_sha256": split_digest(profile)}
 
 
 # --- callbacks ---------------------------------------------------------------------------------
@@ -156,7 +178,6 @@ class EpochBar(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, description: str) -> None:
         super().__init__()
-        from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, desc=description, unit="epoch")
 
@@ -178,18 +199,19 @@ class Run:
     scratch: Path
     train_images: int
     meter: ThroughputMeter
+    class_names: list[str]
     callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     @property
     def scratch_logs(self) -> Path:
-        """Where TensorBoard writes during the run (moved to logs/<run> at the end)."""
+        """Where TensorBoard writes during the run."""
         return self.scratch / "logs"
 
     @property
     def scratch_checkpoint(self) -> Path:
-        """Where ModelCheckpoint writes during the run (moved to checkpoints/ at the end)."""
-        return self.scratch / "best.keras"
+        """Where ModelCheckpoint keeps the epoch with the lowest validation loss."""
+        return self.scratch / CHECKPOINT_FILE
 
 
 def start_run(
@@ -202,9 +224,9 @@ def start_run(
     if train_images == 0:
         raise ValueError("the split has no training images")
     profile.artifacts.mkdir(parents=True, exist_ok=True)
-    scratch = scratch_dir(profile.artifacts, f".run-{config.run_name}-")
+    scratch = staging_dir(run_folder(profile, config.run_name))  # published by finish_run
     meter = ThroughputMeter(train_images)
-    run = Run(profile, config, model, scratch, train_images, meter)
+    run = Run(profile, config, model, scratch, train_images, meter, list(datasets.class_names))
     if tensorboard_missing():
         print("TensorBoard logs skipped: the tensorboard package is not installed.")
     else:
@@ -220,7 +242,6 @@ def start_run(
 
 def tensorboard_missing() -> bool:
     """True when the tensorboard package, which Keras's TensorBoard callback needs, is absent."""
-    import importlib.util
 
     return importlib.util.find_spec("tensorboard") is None
 
@@ -239,11 +260,32 @@ class TrainingResult:
     seconds: float  # wall time of the whole run
     images_per_second: float  # training throughput, first epoch left out
     train_images: int
-    log_dir: Path
-    checkpoint: Path
-    history_csv: Path
-    history_json: Path
-    model_path: Path | None  # artifacts/<P>/model.keras for the baseline, else None
+    folder: Path  # artifacts/<P>/<run>/: model.keras, best.keras, history.*, logs/
+
+    @property
+    def model_path(self) -> Path:
+        """The run's saved model (the best epoch's weights)."""
+        return self.folder / MODEL_FILE
+
+    @property
+    def log_dir(self) -> Path:
+        """The run's TensorBoard event files."""
+        return self.folder / "logs"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The checkpoint ModelCheckpoint kept: the epoch with the lowest validation loss."""
+        return self.folder / CHECKPOINT_FILE
+
+    @property
+    def history_csv(self) -> Path:
+        """Every epoch's loss and accuracy, as a table."""
+        return self.folder / "history.csv"
+
+    @property
+    def history_json(self) -> Path:
+        """The run's settings, best epoch, throughput and history."""
+        return self.folder / "history.json"
 
     @property
     def final(self) -> pd.Series:
@@ -266,17 +308,22 @@ def history_frame(history: dict[str, list[float]], seconds: list[float]) -> pd.D
 
 
 def split_digest(profile: Profile) -> str:
-    """SHA-256 of data/<P>/split.csv: which images trained the model, and in which subset."""
-    from helpers import split
+    """SHA-256 of data/<P>/split/split.csv: which images trained the model, and in which subset."""
+    from helpers import pipeline, split
 
-    path = profile.data / split.SPLIT_FILE
+    path = pipeline.split_folder(profile) / split.SPLIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: build the split first (chapter 3)")
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
-    """Restore the best epoch, then move logs, checkpoint, history (and model.keras) into place."""
+    """Restore the best epoch, write the run's files into its folder and publish it.
+
+    The run was made in a staging folder (start_run); here the best epoch's weights go back
+    into the model, which is saved beside its history and stamp, and the folder replaces
+    artifacts/<P>/<run>/ in one step (helpers.store.publish), logs and checkpoint included.
+    """
     profile, config = run.profile, run.config
     table = history_frame(history.history, run.meter.seconds)
     if "val_loss" not in table or table["val_loss"].isna().all():
@@ -296,11 +343,7 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
         seconds=seconds,
         images_per_second=run.meter.images_per_second(),
         train_images=run.train_images,
-        log_dir=log_dir(profile, config.run_name),
-        checkpoint=checkpoint_path(profile, config.run_name),
-        history_csv=history_paths(profile, config.run_name)[0],
-        history_json=history_paths(profile, config.run_name)[1],
-        model_path=model_path(profile) if config.run_name == BASELINE else None,
+        folder=run_folder(profile, config.run_name),
     )
     summary = {
         "config": config.as_dict(),
@@ -310,25 +353,15 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
         "train_images": run.train_images,
         "history": table.to_dict(orient="list"),
     }
-    atomic_write_text(result.history_csv, table.to_csv(index=False))
-    atomic_write_text(result.history_json, json.dumps(summary, indent=2) + "\n")
-    if run.scratch_logs.is_dir():
-        result.log_dir.parent.mkdir(parents=True, exist_ok=True)
-        publish(run.scratch_logs, result.log_dir)
-    result.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(run.scratch_checkpoint, result.checkpoint)
-    if result.model_path is not None:
-        staged = run.scratch / MODEL_FILE
-        run.model.save(staged)
-        os.replace(staged, result.model_path)
-        stamp = {
-            "config": config.as_dict(),
-            "split_sha256": split_digest(profile),
-            "best_epoch": best_epoch,
-            "images_per_second": summary["images_per_second"],
-        }
-        atomic_write_text(profile.artifacts / STAMP_FILE, json.dumps(stamp, indent=2) + "\n")
-    shutil.rmtree(run.scratch, ignore_errors=True)
+    staging = run.scratch
+    atomic_write_text(staging / result.history_csv.name, table.to_csv(index=False))
+    atomic_write_text(staging / result.history_json.name, json.dumps(summary, indent=2) + "\n")
+    run.model.save(staging / MODEL_FILE)
+    card = model_card(run, best_epoch, result.images_per_second)
+    atomic_write_text(staging / CARD_FILE, json.dumps(card, indent=2) + "\n")
+    stamp = run_stamp(profile, config)
+    atomic_write_text(staging / STAMP_FILE, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+    publish(staging, result.folder)
     return result
 
 
@@ -344,15 +377,27 @@ def train_model(
     run_name: str = BASELINE,
     datasets: Datasets | None = None,
     verbose: int = 0,
+    learning_rate: float = 1e-3,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainingResult:
-    """Train chapter 4's CNN on the profile's split and keep its best epoch and records."""
-    if datasets is None:
-        from helpers import split
+    """Train chapter 4's CNN on the profile's split and keep its best epoch and records.
 
-        datasets = split.make_datasets(profile)
-    config = run_config(profile, epochs=epochs, augment=augment, dropout=dropout, run_name=run_name)
+    `callbacks` are added to the run's own (TensorBoard, checkpoint, meter), e.g. EarlyStopping.
+    """
+    if datasets is None:
+        from helpers import pipeline
+
+        datasets = pipeline.make_datasets(profile)
+    config = run_config(
+        profile,
+        epochs=epochs,
+        augment=augment,
+        dropout=dropout,
+        run_name=run_name,
+        learning_rate=learning_rate,
+    )
     run = start_run(profile, config, datasets)
-    callbacks = list(run.callbacks)
+    callbacks = [*run.callbacks, *callbacks]
     if verbose == 0:
         callbacks.append(EpochBar(config.epochs, f"training {run_name} ({profile.name})"))
     try:
@@ -370,7 +415,7 @@ def train_model(
 
 
 @contextlib.contextmanager
-def _training_lock(profile: Profile) -> Iterator[None]:
+def training_lock(profile: Profile) -> Iterator[None]:
     """Let one process at a time train a profile's model (others wait, then reuse it)."""
     profile.artifacts.mkdir(parents=True, exist_ok=True)
     try:
@@ -386,33 +431,6 @@ def _training_lock(profile: Profile) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def model_is_current(profile: Profile) -> bool:
-    """True when model.keras exists and was trained with today's baseline settings and split."""
-    path, stamp = model_path(profile), profile.artifacts / STAMP_FILE
-    if not (path.is_file() and stamp.is_file()):
-        return False
-    try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return False
-    return recorded.get("config") == run_config(profile).as_dict() and recorded.get(
-        "split_sha256"
-    ) == split_digest(profile)
-
-
-def ensure_model(profile: Profile) -> Path:
-    """artifacts/<P>/model.keras, trained first (baseline settings) if missing or stale."""
-    from helpers import split
-
-    split.ensure_split(profile)
-    with _training_lock(profile):
-        if not model_is_current(profile):
-            reason = "missing" if not model_path(profile).is_file() else "stale"
-            print(f"model.keras is {reason} for profile {profile.name!r}: training it now.")
-            train_model(profile)
-    return model_path(profile)
-
-
 def load_history(profile: Profile, run_name: str = BASELINE) -> pd.DataFrame:
     """A finished run's history table (epoch, loss, accuracy, val_loss, val_accuracy, ...)."""
     csv, _ = history_paths(profile, run_name)
@@ -421,21 +439,11 @@ def load_history(profile: Profile, run_name: str = BASELINE) -> pd.DataFrame:
     return pd.read_csv(csv)
 
 
-def load_run(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
-    """A finished run's summary (settings, best epoch, throughput, history) from its JSON file."""
-    _, path = history_paths(profile, run_name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run {run_name!r} has not been trained")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 # --- reading the curves ------------------------------------------------------------------------
 
 
 def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = None) -> Any:
     """Accuracy and loss per epoch, training (solid) against validation (dashed), for each run."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -457,9 +465,14 @@ def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = Non
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric.lower())
     axes[0].set_ylim(0, 1.02)
-    axes[1].legend(loc="upper right", fontsize="small", framealpha=0.9)
+    handles, labels = axes[1].get_legend_handles_labels()
+    columns = min(len(labels), 4)
     figure.suptitle("Learning curves (dotted line: epoch with the lowest validation loss)")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.06 * ((len(labels) + columns - 1) // columns), 1, 1))
+    # below the axes, where it cannot cover a curve
+    figure.legend(
+        handles, labels, loc="lower center", ncols=columns, fontsize="small", frameon=False
+    )
     return figure
 
 
@@ -503,10 +516,18 @@ def read_curves(history: pd.DataFrame, val_images: int) -> str:
             "yet a trend."
         )
     gap = last["accuracy"] - last["val_accuracy"]
-    if gap * val_images > 3:
+    low, high = stats.wilson_interval(round(last["val_accuracy"] * val_images), val_images)
+    if last["accuracy"] > high:
+        lines.append(
+            f"The final training accuracy lies {gap * 100:.1f} points above the validation "
+            f"accuracy, beyond the 95% interval of the validation figure ({low:.1%} to "
+            f"{high:.1%}): more than the validation set's sampling noise."
+        )
+    elif gap > 0:
         lines.append(
             f"The final gap between training and validation accuracy, {gap * 100:.1f} points, "
-            f"is about {gap * val_images:.0f} validation images: more than noise."
+            f"lies within the 95% interval of the validation figure ({low:.1%} to {high:.1%}): "
+            "on this many validation images it is not evidence of overfitting."
         )
     if best["val_accuracy"] <= 0.6:
         lines.append(
@@ -518,7 +539,6 @@ def read_curves(history: pd.DataFrame, val_images: int) -> str:
 
 def h5_save_warnings(path: Path) -> list[str]:
     """What Keras logs when a (tiny) model is saved in the legacy .h5 format; the file is removed."""
-    import logging
 
     messages: list[str] = []
 
@@ -544,9 +564,11 @@ def h5_save_warnings(path: Path) -> list[str]:
     return messages
 
 
-def load_stamp(profile: Profile) -> dict[str, Any]:
-    """model.json: the settings, split.csv digest and best epoch of the saved model.keras."""
-    path = profile.artifacts / STAMP_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the model has not been trained (chapter 5)")
-    return json.loads(path.read_text(encoding="utf-8"))
+def load_stamp(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
+    """The stamp of a finished run: its settings and the digest of the split.csv it trained on."""
+    stamp = read_stamp(run_folder(profile, run_name))
+    if stamp is None:
+        raise FileNotFoundError(
+            f"{run_folder(profile, run_name)} holds no finished run {run_name!r} (chapter 5 trains it)"
+        )
+    return stamp

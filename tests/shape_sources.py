@@ -26,13 +26,24 @@ def draw_shape(shape: str, rng: np.random.Generator, side: int = 120) -> Image.I
     return image
 
 
-def make_shape_folder(root: Path, per_class: int = 30, seed: int = 0) -> Path:
-    """root/<class>/shape_NNN.(png|jpg): ellipses for 'happy', rectangles for 'sad'."""
+def make_shape_folder(
+    root: Path,
+    per_class: int = 30,
+    seed: int = 0,
+    classes: tuple[str, str] = ("happy", "sad"),
+    counts: tuple[int, int] | None = None,
+) -> Path:
+    """root/<class>/shape_NNN.(png|jpg): ellipses for the first class, rectangles for the second.
+
+    `classes` names the two folders (a reader's photos need not be happy and sad) and `counts`
+    gives each its own number of files (unequal classes), else `per_class` each.
+    """
     rng = np.random.default_rng(seed)
-    for label, shape in SHAPES.items():
+    sizes = counts or (per_class, per_class)
+    for label, shape, count in zip(classes, SHAPES.values(), sizes, strict=True):
         folder = root / label
         folder.mkdir(parents=True, exist_ok=True)
-        for index in range(per_class):
+        for index in range(count):
             suffix = "png" if index % 2 else "jpg"
             draw_shape(shape, rng).save(folder / f"shape_{index:03d}.{suffix}")
     return root

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from booktools import bench, perf
@@ -199,3 +200,19 @@ def test_run_in_child_returns_the_result_and_a_peak_rss() -> None:
 def test_run_in_child_says_which_call_failed() -> None:
     with pytest.raises(RuntimeError, match="booktools.perf:table"):
         bench.run_in_child("booktools.perf:table", header=["a"])
+
+
+def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("happy", "sad"):
+        (tmp_path / "clean" / label).mkdir(parents=True)
+        for index in range(5):
+            pixels = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "clean" / label / f"{index}.png")
+    for method in ("streaming", "concatenate"):
+        row = bench.measure_stats(str(tmp_path / "clean"), method, image_size=8, batch_size=4)
+        assert set(row) == {"images", "method", "seconds", "python_peak_mb", "rss_growth_mb"}
+        assert row["images"] == 10 and row["method"] == method
+        assert row["seconds"] >= 0 and row["python_peak_mb"] >= 0 and row["rss_growth_mb"] >= 0

@@ -112,6 +112,53 @@ def test_a_chapter_waits_for_earlier_ones_unless_it_says_otherwise(tmp_path: Pat
     assert book.ready(last, [last], set())
 
 
+def test_waiting_for_an_output_starts_once_it_is_written_in_this_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"], after=[])
+    write_notebook(tmp_path / "02_b.ipynb", ["PROFILE = None"], after=["1:baseline"])
+    first, second = chapters = book.discover_chapters(tmp_path)
+    assert second.after == ("01:baseline",) and second.waits_for == ("01",)
+    assert not book.ready(second, chapters, set())
+    assert book.ready(second, chapters, set(), {"01:baseline"})  # published: no need to wait
+    assert book.ready(second, chapters, {"01"})  # finished: whatever it wrote
+
+    model = tmp_path / "artifacts" / "baseline" / "model.keras"
+    monkeypatch.setitem(book.OUTPUTS, "baseline", lambda profile: model)
+    running = book.Running(first, process=None, log=tmp_path / "log", result=tmp_path / "r")
+    profile = get_profile("smoke")
+    assert book.newly_published([running], chapters, profile) == set()  # not there yet
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"old")
+    os.utime(model, (running.started_at - 60, running.started_at - 60))
+    assert book.newly_published([running], chapters, profile) == set()  # from an earlier run
+    os.utime(model, (running.started_at + 1, running.started_at + 1))
+    assert book.newly_published([running], chapters, profile) == {"01:baseline"}
+
+
+def test_an_unknown_output_is_refused(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"], after=[])
+    write_notebook(tmp_path / "02_b.ipynb", ["PROFILE = None"], after=["01:weights"])
+    toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_a", "book/chapters/02_b"])
+    with pytest.raises(book.BookError, match="an output other than baseline"):
+        book.check_chapters(book.discover_chapters(tmp_path), toc)
+
+
+def test_the_longest_chapters_start_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, hint in (("01_a", 5), ("02_b", 50)):
+        path = write_notebook(tmp_path / f"{name}.ipynb", ["PROFILE = None"], after=[])
+        notebook = nbformat.read(path, as_version=4)
+        notebook.metadata[book.META_KEY]["expected_seconds"] = hint
+        nbformat.write(notebook, path)
+    chapters = book.discover_chapters(tmp_path)
+    timings = tmp_path / "timings.json"
+    monkeypatch.setattr(book, "timings_path", lambda profile: timings)
+    profile = get_profile("smoke")
+    assert book.expected_seconds(chapters, profile) == {"01_a": 5.0, "02_b": 50.0}  # the hints
+    timings.write_text(json.dumps({"chapters": {"01_a": {"seconds": 80.0}}}))
+    assert book.expected_seconds(chapters, profile) == {"01_a": 80.0, "02_b": 50.0}  # measured
+
+
 def test_failing_cell_names_chapter_and_cell(tmp_path: Path, runs: Path) -> None:
     """A chapter that raises stops the run with one message naming the chapter and the cell."""
     source = write_notebook(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import classify, split
+from helpers import classify, profiles, split
+from helpers.__main__ import main as command_line
 from helpers.paths import ROOT
 
 SIDE = 32  # the model's input; test images are 64 px so the resize is exercised
@@ -274,42 +276,80 @@ def test_load_model_errors(tmp_path):
 # --- the command line ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "halves.keras"
-    halves_model().save(path)
+def write_card(model_path: Path, class_names: tuple[str, str], min_side: int = 8) -> Path:
+    """The model.json a trained model carries (train.model_card), for a model made by a test."""
+    card = {
+        "class_names": list(class_names), "positive_class": class_names[1],
+        "input_shape": [64, 64, 3], "min_side": min_side, "profile": "test",
+        "source": "synthetic", "trained": "2000-01-02 03:04 UTC",
+    }  # fmt: skip
+    path = model_path.with_name(classify.CARD_FILE)
+    path.write_text(json.dumps(card), encoding="utf-8")
     return path
 
 
-def test_cli_prints_one_line_per_image(saved_model, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A model with a card naming its classes 'cats' and 'dogs' (label 1 = dogs)."""
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    halves_model().save(path)
+    write_card(path, ("cats", "dogs"))
+    return path
+
+
+def cli(*args: str) -> int:
+    """`python -m helpers classify ARGS`, in this process."""
+    return command_line(["classify", *args])
+
+
+def test_cli_prints_the_models_own_class_names(saved_model, tmp_path, capsys):
     good = save(red_over_blue(), tmp_path / "good.png")
-    status = classify.main(["--model", str(saved_model), str(good), str(good)])
+    status = cli("--model", str(saved_model), str(good), str(good))
     out, err = capsys.readouterr()
-    assert status == 0 and err == ""
+    assert status == 0
+    assert err.splitlines() == [
+        f"model: {saved_model} (profile test, source synthetic, classes cats and dogs, "
+        "trained 2000-01-02 03:04 UTC)"
+    ]
     lines = out.splitlines()
     assert len(lines) == 2
     path, name, prob = lines[0].split("\t")
-    assert (path, name) == (str(good), "sad") and prob.startswith("P(sad)=0.88")
+    assert (path, name) == (str(good), "dogs") and prob.startswith("P(dogs)=0.88")
 
 
 def test_cli_reports_each_bad_file_and_exits_2(saved_model, tmp_path, capsys):
     files = bad_files(tmp_path)
     good = save(red_over_blue(), tmp_path / "good.png")
-    bad = [path for path, _, _ in files.values()]
-    status = classify.main(["--model", str(saved_model), str(good), *map(str, bad)])
+    tiny = save(red_over_blue(side=4), tmp_path / "tiny.png")  # under the card's min_side of 8
+    bad = [path for path, _, _ in files.values()] + [tiny]
+    status = cli("--model", str(saved_model), str(good), *map(str, bad))
     out, err = capsys.readouterr()
     assert status == 2
     assert len(out.splitlines()) == 1 and out.startswith(str(good))
-    errors = err.splitlines()
+    errors = err.splitlines()[1:]  # after the line naming the model
     assert len(errors) == len(bad)
     for line, path in zip(errors, bad, strict=True):
         assert line.startswith(f"error: {path}: ")
+    assert errors[-1].endswith(
+        "too small (4 x 4 pixels; the model learned from images of at least 8 pixels a side)"
+    )
     assert "Traceback" not in err
+
+
+def test_cli_without_a_card_needs_the_class_names(tmp_path, capsys):
+    bare = tmp_path / "bare.keras"
+    halves_model().save(bare)
+    good = save(red_over_blue(), tmp_path / "good.png")
+    assert cli("--model", str(bare), str(good)) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "no model card beside the model" in err and "--classes" in err
+    assert cli("--model", str(bare), "--classes", "left", "right", str(good)) == 0
+    assert capsys.readouterr().out.split("\t")[1] == "right"
 
 
 def test_cli_missing_model(tmp_path, capsys):
     good = save(red_over_blue(), tmp_path / "good.png")
-    status = classify.main(["--model", str(tmp_path / "none.keras"), str(good)])
+    status = cli("--model", str(tmp_path / "none.keras"), str(good))
     out, err = capsys.readouterr()
     assert status == 2 and out == ""
     assert (
@@ -318,8 +358,24 @@ def test_cli_missing_model(tmp_path, capsys):
     )
 
 
-def test_cli_default_model_is_the_full_profile():
-    assert classify.DEFAULT_MODEL == ROOT / "artifacts" / "full" / "model.keras"
+def test_cli_default_model_is_the_current_sources_baseline(tmp_path, monkeypatch):
+    from shape_sources import make_shape_folder
+
+    monkeypatch.delenv(profiles.ENV_VAR, raising=False)
+    monkeypatch.delenv(profiles.SOURCE_ENV_VAR, raising=False)
+    assert (
+        classify.default_model(None, None)
+        == ROOT / "artifacts" / "full" / "baseline" / "model.keras"
+    )
+    shapes = make_shape_folder(tmp_path / "shapes", per_class=10)
+    chosen = profiles.get_profile("smoke", shapes)
+    assert (
+        classify.default_model("smoke", str(shapes))
+        == chosen.artifacts / "baseline" / "model.keras"
+    )
+    monkeypatch.setenv(profiles.SOURCE_ENV_VAR, str(shapes))
+    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
+    assert classify.default_model(None, None) == chosen.artifacts / "baseline" / "model.keras"
 
 
 @pytest.mark.skipif(
@@ -333,5 +389,9 @@ def test_python_m_helpers_classify_in_a_fresh_process(saved_model, tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stdout.splitlines()[0].split("\t")[:2] == [str(good), "sad"]
-    assert result.stderr.strip() == f"error: {missing}: no such file"
+    assert result.stdout.splitlines()[0].split("\t")[:2] == [str(good), "dogs"]
+    model_line, error = result.stderr.strip().splitlines()
+    assert (
+        model_line.startswith(f"model: {saved_model} (")
+        and error == f"error: {missing}: no such file"
+    )

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from helpers import clean as cleaning
+from helpers import pipeline, store
 from helpers.clean import MANIFEST_COLUMNS, CleanError, clean, folder_hashes, read_manifest
 from helpers.extract import UnsafeArchiveError
 
@@ -459,16 +460,16 @@ def downloads_folder(root: Path) -> Path:
 
 def test_extract_downloads_once_per_class(tmp_path: Path) -> None:
     downloads = downloads_folder(tmp_path)
-    raw = cleaning.extract_downloads(downloads, tmp_path / "raw")
+    raw = pipeline.raw_from_zips(downloads, tmp_path / "raw")
     assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == [
-        ".extracted.json",
+        store.STAMP_FILE,
         "happy/happy-1.png",
         "happy/icon.svg",
         "sad/icon.svg",
         "sad/sad-1.png",
     ]
     times = {p: p.stat().st_mtime_ns for p in raw.rglob("*")}
-    assert cleaning.extract_downloads(downloads, tmp_path / "raw") == raw
+    assert pipeline.raw_from_zips(downloads, tmp_path / "raw") == raw
     assert {p: p.stat().st_mtime_ns for p in raw.rglob("*")} == times  # no second extraction
     manifest = clean(raw, tmp_path / "clean")  # the stamp file at the top is not an input
     assert sorted(manifest["source"]) == [
@@ -483,10 +484,10 @@ def test_changed_download_is_extracted_again(tmp_path: Path) -> None:
     import zipfile
 
     downloads = downloads_folder(tmp_path)
-    raw = cleaning.extract_downloads(downloads, tmp_path / "raw")
+    raw = pipeline.raw_from_zips(downloads, tmp_path / "raw")
     with zipfile.ZipFile(downloads / "sad.zip", "a") as archive:
         archive.writestr("sad-2.jpg", encode(face(72), "JPEG"))
-    cleaning.extract_downloads(downloads, raw)
+    pipeline.raw_from_zips(downloads, raw)
     assert (raw / "sad" / "sad-2.jpg").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw")]
 
@@ -498,11 +499,11 @@ def test_unsafe_download_leaves_no_raw_folder(tmp_path: Path) -> None:
     with zipfile.ZipFile(downloads / "sad.zip", "a") as archive:
         archive.writestr("../../escape.txt", b"evil")
     with pytest.raises(UnsafeArchiveError, match="escape.txt"):
-        cleaning.extract_downloads(downloads, tmp_path / "raw")
+        pipeline.raw_from_zips(downloads, tmp_path / "raw")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["downloads"]
 
 
 def test_no_downloads_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "downloads").mkdir()
     with pytest.raises(FileNotFoundError, match="no <class>.zip"):
-        cleaning.extract_downloads(tmp_path / "downloads", tmp_path / "raw")
+        pipeline.raw_from_zips(tmp_path / "downloads", tmp_path / "raw")

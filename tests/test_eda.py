@@ -162,17 +162,3 @@ def test_figures_have_titles_and_labelled_axes(tmp_path: Path) -> None:
     grid = eda.plot_samples(np.zeros((3, 4, 4, 3)), [0, 1, 0], ["happy", "sad"], columns=2)
     assert [ax.get_title() for ax in grid.axes[:3]] == ["0: happy", "1: sad", "0: happy"]
     assert grid.get_suptitle()
-
-
-def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) -> None:
-    root = write_faces(tmp_path / "clean", per_class=5)
-    for method in ("streaming", "concatenate"):
-        row = eda.measure_stats(str(root), method, image_size=8, batch_size=4)
-        assert set(row) == set(eda.BENCH_COLUMNS)
-        assert row["images"] == 10 and row["method"] == method
-        assert row["seconds"] >= 0 and row["python_peak_mb"] >= 0 and row["rss_growth_mb"] >= 0
-
-
-def test_command_line_without_bench_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert eda.main([]) == 0
-    assert "--bench" in capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import evaluate
+from helpers import evaluate, stats
 
 # 10 items, label 1 positive: TP=4, FN=1, FP=2, TN=3
 Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
@@ -46,12 +46,26 @@ def test_classification_metrics_values_and_intervals():
     assert metrics["f1"].method == "bootstrap"
 
 
+def sklearn_reference(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 from scikit-learn, label 1 positive (the reference)."""
+    from sklearn import metrics
+
+    y_pred = (np.asarray(y_prob) > 0.5).astype(int)
+    kwargs = {"pos_label": 1, "zero_division": 0}
+    return {
+        "accuracy": metrics.accuracy_score(y_true, y_pred),
+        "precision": metrics.precision_score(y_true, y_pred, **kwargs),
+        "recall": metrics.recall_score(y_true, y_pred, **kwargs),
+        "f1": metrics.f1_score(y_true, y_pred, **kwargs),
+    }
+
+
 def test_metrics_match_scikit_learn():
     rng = np.random.default_rng(3)
     y_true = rng.integers(0, 2, 200)
     y_prob = np.clip(y_true * 0.4 + rng.random(200) * 0.6, 0, 1)
     ours = evaluate.classification_metrics(y_true, y_prob, n_boot=100)
-    theirs = evaluate.sklearn_metrics(y_true, y_prob)
+    theirs = sklearn_reference(y_true, y_prob)
     for name, value in theirs.items():
         assert ours[name].value == pytest.approx(value)
 
@@ -62,7 +76,7 @@ def test_metrics_match_keras():
     rng = np.random.default_rng(4)
     y_true = rng.integers(0, 2, 50).astype("float32")
     y_prob = rng.random(50).astype("float32")
-    ours = evaluate.sklearn_metrics(y_true, y_prob)
+    ours = sklearn_reference(y_true, y_prob)
     for name, metric in [
         ("accuracy", keras.metrics.BinaryAccuracy()),
         ("precision", keras.metrics.Precision()),
@@ -70,20 +84,6 @@ def test_metrics_match_keras():
     ]:
         metric.update_state(y_true, y_prob)
         assert float(metric.result()) == pytest.approx(ours[name], abs=1e-6)
-
-
-def test_bootstrap_is_reproducible_and_seed_dependent():
-    y_pred = evaluate.to_labels(Y_PROB)
-    first = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
-    again = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
-    other = evaluate.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=8)
-    assert first == again
-    assert first != other
-
-
-def test_bootstrap_of_perfect_predictions_is_a_point():
-    low, high = evaluate.bootstrap_interval(Y_TRUE, Y_TRUE, evaluate.f1_statistic, n_boot=200)
-    assert (low, high) == (1.0, 1.0)
 
 
 def test_f1_statistic_rows_match_scalar():
@@ -233,28 +233,33 @@ def tiny_model(side: int = 24):
     )
 
 
-def test_score_fresh_sample_resizes_and_keeps_the_truth():
-    model = tiny_model()
-    fresh = evaluate.score_fresh_sample(model, 6, seed=123, draw_size=48)
-    assert list(fresh.columns) == ["label", "true_label", "valence", "probability"]
-    assert len(fresh) == 6
-    assert ((fresh["valence"] > 0) == (fresh["true_label"] == 0)).all()  # happy: valence > 0
-    assert fresh["probability"].between(0, 1).all()
-    again = evaluate.score_fresh_sample(model, 6, seed=123, draw_size=48)
-    assert fresh.equals(again)
-
-
-def test_draw_personal_faces_writes_readable_files(tmp_path):
-    from helpers import images
-
-    paths = evaluate.draw_personal_faces(tmp_path / "faces", [0.8, -0.8], seed=5, size=40)
-    assert [p.name for p in paths] == ["face_0_valence_+0.80.png", "face_1_valence_-0.80.png"]
-    assert images.load_rgb(paths[0]).shape == (40, 40, 3)
-    assert not [p for p in (tmp_path / "faces").iterdir() if p.name.startswith(".")]
-
-
 def test_model_input_size_and_resize_batch():
     model = tiny_model(24)
     assert evaluate.model_input_size(model) == (24, 24)
     batch = evaluate.resize_batch(np.zeros((2, 48, 30, 3), dtype=np.uint8), (24, 24))
     assert batch.shape == (2, 24, 24, 3) and batch.dtype == np.float32
+
+
+def test_reliability_table_gives_each_bin_its_wilson_interval():
+    table = evaluate.reliability_table(np.array([1, 1, 1, 0]), np.array([0.9, 0.9, 0.95, 0.92]), 5)
+    top = table.loc[4]
+    assert (top["observed low"], top["observed high"]) == pytest.approx(stats.wilson_interval(3, 4))
+    assert np.isnan(table.loc[0, "observed low"])  # an empty bin has no interval
+
+
+def test_read_reliability_names_overconfident_bins_only_beyond_their_interval():
+    confident_and_wrong = np.full(60, 0.98)
+    truth = np.r_[np.ones(40), np.zeros(20)].astype(int)  # 67% positive where 98% is predicted
+    text = evaluate.read_reliability(
+        evaluate.reliability_table(truth, confident_and_wrong, 5), "sad"
+    )
+    assert "overconfident" in text and "0.980" in text and "67% are sad" in text
+    few = evaluate.reliability_table(np.array([1, 1, 0]), np.array([0.8, 0.85, 0.9]), 5)  # 3 images
+    assert "cannot be told apart from calibrated" in evaluate.read_reliability(few, "sad")
+    shy = evaluate.reliability_table(np.ones(60, dtype=int), np.full(60, 0.7), 5)
+    assert "underconfident" in evaluate.read_reliability(shy, "sad")
+
+
+def test_gallery_captions_say_labelled_not_true():
+    caption = evaluate.probability_caption(0, 0.93, ["cats", "dogs"])
+    assert caption.startswith("labelled cats") and "P(dogs) = 0.93" in caption

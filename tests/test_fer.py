@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import fer
+from helpers import fer, pipeline
 
 
 def face(value: int) -> str:
@@ -70,13 +70,17 @@ def test_import_keeps_happy_and_sad_and_reports_malformed_rows(tmp_path: Path) -
 
 
 def test_reimport_replaces_the_folder_without_leftovers(tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "a.csv", [["3", face(1), "Training"]])
-    fer.import_fer2013(source, tmp_path / "raw", progress=False)
-    source = write_csv(tmp_path / "b.csv", [["4", face(2), "Training"]])
-    report = fer.import_fer2013(source, tmp_path / "raw", progress=False)
-    assert report.written == {"sad": 1}
-    assert not list((tmp_path / "raw" / "happy").iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "raw"]
+    """Through the pipeline's raw step: a changed CSV is imported again, in one piece."""
+    source = write_csv(tmp_path / "fer.csv", [["3", face(1), "Training"]])
+    raw = pipeline.raw_from_fer(source, tmp_path / "raw")
+    assert sorted(p.name for p in (raw / "happy").iterdir()) == ["fer_000002.png"]
+    source = write_csv(
+        tmp_path / "fer.csv", [["4", face(2), "Training"], ["4", face(3), "Training"]]
+    )
+    pipeline.raw_from_fer(source, raw)
+    assert not list((raw / "happy").iterdir()) and len(list((raw / "sad").iterdir())) == 2
+    assert "sad: 2 images" in (raw / fer.REPORT_FILE).read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fer.csv", "raw"]
 
 
 def test_missing_file_and_wrong_header_are_clear_errors(tmp_path: Path) -> None:
@@ -84,9 +88,15 @@ def test_missing_file_and_wrong_header_are_clear_errors(tmp_path: Path) -> None:
         fer.import_fer2013(tmp_path / "nope.csv", tmp_path / "raw")
     source = write_csv(tmp_path / "x.csv", [["3", face(1)]], header=("emotion", "pixels"))
     with pytest.raises(ValueError, match="missing column\\(s\\) Usage"):
-        fer.import_fer2013(source, tmp_path / "raw")
-    assert not (tmp_path / "raw").exists()
+        pipeline.raw_from_fer(source, tmp_path / "raw")
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"], "no half-written folder is left"
+
+
+def test_an_import_never_overwrites_an_earlier_one_in_place(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", [["3", face(1), "Training"]])
+    fer.import_fer2013(source, tmp_path / "raw", progress=False)
+    with pytest.raises(FileExistsError):
+        fer.import_fer2013(source, tmp_path / "raw", progress=False)
 
 
 def test_generated_csv_is_in_fer_format(tmp_path: Path) -> None:

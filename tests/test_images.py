@@ -311,3 +311,56 @@ def test_imghdr_what_answers_like_the_standard_library(data: bytes) -> None:
 def test_imghdr_what_does_not_know_a_cmyk_jpeg() -> None:
     assert images.imghdr_what(encode(Image.new("CMYK", (8, 8)), "JPEG")) is None
     assert images.sniff_format(encode(Image.new("CMYK", (8, 8)), "JPEG")) == "jpeg"
+
+
+# --- finding near pairs among many hashes -----------------------------------------------------------
+
+
+def brute_force_pairs(values: np.ndarray, max_bits: int) -> np.ndarray:
+    """Every pair i < j within max_bits, by comparing all of them (the reference)."""
+    distance = np.bitwise_count(values[:, None] ^ values[None, :])
+    rows, cols = np.nonzero(np.triu(distance <= max_bits, k=1))
+    return np.stack([rows, cols], axis=1)
+
+
+def clustered_hashes(seed: int, clusters: int = 60, copies: int = 4, noise: int = 5) -> np.ndarray:
+    """Random 64-bit hashes, each with a few copies a few bits away (like resized pictures)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 2**63, size=clusters, dtype=np.uint64) * np.uint64(2) + rng.integers(
+        0, 2, size=clusters, dtype=np.uint64
+    )
+    values = []
+    for centre in centres:
+        values.append(centre)
+        for _ in range(copies):
+            flips = rng.choice(64, size=int(rng.integers(0, noise + 1)), replace=False)
+            values.append(centre ^ np.uint64(sum(1 << int(b) for b in flips)))
+    return rng.permutation(np.asarray(values, dtype=np.uint64))
+
+
+@pytest.mark.parametrize("max_bits", [0, 1, 3, 6, 7, 9, 13, 20, 64])
+def test_near_pairs_finds_exactly_the_pairs_all_pairs_would(max_bits: int) -> None:
+    for seed in range(3):
+        values = clustered_hashes(seed)
+        expected = brute_force_pairs(values, max_bits)
+        found = images.near_pairs(values, max_bits)
+        np.testing.assert_array_equal(found, expected)
+    assert images.near_pairs(values[:1], 6).shape == (0, 2)
+
+
+def test_near_pairs_takes_python_ints_up_to_64_bits() -> None:
+    hashes = [0, 1, (1 << 64) - 1, (1 << 64) - 2, 1 << 40]
+    np.testing.assert_array_equal(images.near_pairs(hashes, 1), [[0, 1], [0, 4], [2, 3]])
+    # pairs in np.triu_indices order: (0,1) (0,2) (0,3) (0,4) (1,2) (1,3) (1,4) (2,3) (2,4) (3,4)
+    assert images.pairwise_distances(hashes).tolist() == [1, 64, 63, 1, 63, 64, 2, 1, 63, 62]
+
+
+def test_duplicate_groups_join_chains_and_exact_keys() -> None:
+    # 0 ~ 1 ~ 2 by hash (a chain: 0 and 2 are 6 bits apart), 3 and 5 by identical bytes, 4 alone
+    far = [0xFFFFFFFF00000000, 0x0000FFFFFFFF0000, 0xF0F0F0F0F0F0F0F0]  # 32 bits from the rest
+    hashes = [0b0, 0b111, 0b111111, *far]
+    keys = ["a", "b", "c", "same", "e", "same"]
+    groups = images.duplicate_groups(keys, hashes, max_bits=3)
+    assert groups.tolist() == [0, 0, 0, 1, 2, 1]
+    with pytest.raises(ValueError, match="2 content keys but 1 perceptual hashes"):
+        images.duplicate_groups(["a", "b"], [0])

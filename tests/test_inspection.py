@@ -174,12 +174,6 @@ def test_grad_cam_on_the_tiny_model_shapes() -> None:
     assert np.all((cams >= 0) & (cams <= 1))
 
 
-def test_scale_landmarks_scales_x_and_y_separately() -> None:
-    marks = {"mouth": (10.0, 20.0, 30.0, 40.0), "nose": (5.0, 6.0)}
-    scaled = inspection.scale_landmarks(marks, 0.5, 2.0)
-    assert scaled == {"mouth": (5.0, 40.0, 15.0, 80.0), "nose": (2.5, 12.0)}
-
-
 def test_region_shares_on_a_map_that_lies_on_the_mouth() -> None:
     cam = np.zeros((20, 20))
     cam[15:18, 6:14] = 1.0  # all the saliency inside the mouth box
@@ -192,15 +186,6 @@ def test_region_shares_on_a_map_that_lies_on_the_mouth() -> None:
     assert row["face_area"] == pytest.approx(16 * 18 / 400)
     with pytest.raises(ValueError, match="lack"):
         inspection.region_shares(cam[None], [{"mouth": (0, 0, 1, 1)}])
-
-
-def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
-    mean, low, high = inspection.mean_interval(np.array([0.2, 0.4, np.nan, 0.6]))
-    assert mean == pytest.approx(0.4)
-    assert low < mean < high
-    assert high - mean == pytest.approx(1.96 * 0.2 / np.sqrt(3))
-    with pytest.raises(ValueError, match="at least two"):
-        inspection.mean_interval(np.array([0.1, np.nan]))
 
 
 def test_grad_cam_batches_give_the_same_maps() -> None:
@@ -223,15 +208,3 @@ def test_channel_correlations_known_signs_and_silent_channels() -> None:
     assert math.isnan(table["corr. with ramp"].iloc[2])
     with pytest.raises(ValueError, match="reference"):
         inspection.channel_correlations(maps, {"small": ramp[:2]})
-
-
-def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
-    faces = inspection.fresh_landmark_set(3, seed=5, size=48)
-    assert faces.images.shape == (3, 48, 48, 3)
-    assert faces.images.dtype == np.float32
-    for marks in faces.landmarks:
-        for name in ("mouth", "brows", "face"):
-            x0, y0, x1, y1 = marks[name]
-            assert 0 <= x0 <= x1 <= 48 and 0 <= y0 <= y1 <= 48
-        mouth, face = marks["mouth"], marks["face"]
-        assert face[1] <= mouth[1] and mouth[3] <= face[3] + 1  # the mouth sits inside the face

@@ -81,3 +81,29 @@ def test_markdown_twin_in_sync(chapter: book.Chapter) -> None:
         f"{twin.name} and {chapter.source.name} differ: edit the .md, then `make sync`"
     )
     assert text.metadata.get(book.META_KEY) == notebook.metadata.get(book.META_KEY)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_answer_key_is_one_section_that_strips_to_one_note(chapter: book.Chapter) -> None:
+    from booktools import execute
+    from helpers.answer_key import TAG
+
+    tagged = [
+        i for i, c in enumerate(cells(chapter)) if TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    if not tagged:
+        return
+    assert tagged == list(range(tagged[0], tagged[-1] + 1)), "answer-key cells must be contiguous"
+    opening = "".join(cells(chapter)[tagged[0]]["source"])
+    assert opening.lstrip().startswith("(") and "\n## " in opening, (
+        "it opens with a label and heading"
+    )
+    stripped = execute.without_answer_key(chapter.source, "folder")
+    assert len(stripped.cells) == len(cells(chapter)) - len(tagged) + 1
+    note = stripped.cells[tagged[0]].source
+    assert note.startswith(opening.split("\n\n")[0]) and "left out of this run" in note
+    assert not any(TAG in c.metadata.get("tags", []) for c in stripped.cells)
+    later = "".join(
+        "".join(c.source) for c in stripped.cells[tagged[0] + 1 :] if c.cell_type == "code"
+    )
+    assert not re.search(r"(?<![\w.])key\.", later), "a cell after the section uses the answer key"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers import split
+from helpers import images, split
 
 
 def write_images(folder: Path, count: int, seed: int, size: int = 12) -> list[Path]:
@@ -32,7 +32,7 @@ def fake_keys(clean_dir: Path, frame: pd.DataFrame) -> tuple[list[str], list[int
     rng = np.random.default_rng(len(frame))
     hashes = [int(h) for h in rng.integers(0, 2**63, size=len(frame), dtype=np.int64)]
     for i, a in enumerate(hashes):  # no two closer than the near-duplicate net
-        assert all((a ^ b).bit_count() > split.NEAR_DUPLICATE_BITS for b in hashes[i + 1 :])
+        assert all((a ^ b).bit_count() > images.NEAR_DUPLICATE_BITS for b in hashes[i + 1 :])
     return exact, hashes
 
 
@@ -83,7 +83,7 @@ def test_exact_duplicates_stay_in_one_subset(clean_dir: Path) -> None:
 def test_near_duplicate_hashes_are_grouped_transitively() -> None:
     exact = ["a", "b", "c", "d", "a"]
     hashes = [0b0, 0b111, 0b111111, 0xFFFF_0000_0000_0000, 0xFFFF]
-    groups = split.duplicate_groups(exact, hashes, max_bits=3)
+    groups = images.duplicate_groups(exact, hashes, max_bits=3)
     # 0 ~ 0b111 (3 bits) ~ 0b111111 (3 bits); row 4 shares row 0's exact key; row 3 is alone
     assert groups[0] == groups[1] == groups[2] == groups[4]
     assert groups[3] != groups[0]
@@ -98,22 +98,6 @@ def test_group_spanning_classes_stays_together(tmp_path: Path) -> None:
     shared = frame[frame["path"].isin(["happy/img000.png", "sad/same_as_happy.png"])]
     assert shared["group"].nunique() == 1
     assert shared["subset"].nunique() == 1
-
-
-def test_ensure_split_of_reuses_then_rebuilds_when_files_change(
-    clean_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(split, "content_keys", fake_keys)
-    built = split.ensure_split_of(clean_dir, tmp_path, seed=3)
-    csv = tmp_path / split.SPLIT_FILE
-    stamp = csv.stat().st_mtime_ns
-    again = split.ensure_split_of(clean_dir, tmp_path, seed=3)
-    pd.testing.assert_frame_equal(built, again)
-    assert csv.stat().st_mtime_ns == stamp  # read back, not rebuilt
-    write_images(clean_dir / "sad", 18, seed=2)  # adds img017.png
-    grown = split.ensure_split_of(clean_dir, tmp_path, seed=3)
-    assert "sad/img017.png" in set(grown["path"])
-    assert pd.read_csv(csv)["path"].tolist() == grown["path"].tolist()
 
 
 @pytest.mark.parametrize(
@@ -268,34 +252,3 @@ def test_leak_batch_size_gives_ten_batches() -> None:
 
 
 # --------------------------------------------------------------------------- test-set size
-
-
-@pytest.mark.parametrize(
-    ("successes", "n", "low", "high"),
-    # Newcombe (1998), Statistics in Medicine 17:857-872, table I, method 3 (Wilson score)
-    [
-        (81, 263, 0.2553, 0.3662),
-        (15, 148, 0.0624, 0.1605),
-        (0, 20, 0.0, 0.1611),
-        (1, 29, 0.0061, 0.1718),
-    ],
-)
-def test_wilson_interval_matches_published_values(
-    successes: int, n: int, low: float, high: float
-) -> None:
-    assert split.wilson_interval(successes, n) == pytest.approx((low, high), abs=6e-5)
-
-
-def test_wilson_interval_rejects_impossible_counts() -> None:
-    with pytest.raises(ValueError, match="n must be positive"):
-        split.wilson_interval(0, 0)
-    with pytest.raises(ValueError, match="between 0 and n=5"):
-        split.wilson_interval(6, 5)
-
-
-def test_images_for_margin_is_the_smallest_sufficient_size() -> None:
-    for p in (0.5, 0.8, 0.95):
-        n = split.images_for_margin(0.02, p=p)
-        assert split.wilson_half_width(p, n) <= 0.02 < split.wilson_half_width(p, n - 1)
-    # near p = 0.5 the Wilson interval needs about the normal approximation's 1.96² / (4 · 0.02²)
-    assert abs(split.images_for_margin(0.02) - 1.96**2 / (4 * 0.02**2)) < 10

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from helpers import profiles, synthetic
+from helpers import synthetic
 from helpers.synthetic import (
     CLASS_NAMES,
     CSV_COLUMNS,
@@ -20,7 +20,6 @@ from helpers.synthetic import (
     MIN_SIDE,
     THUMBNAIL_MAX,
     draw_face,
-    ensure_downloads,
     generate_downloads,
     landmarks_from_row,
     sample_faces,
@@ -246,23 +245,3 @@ def test_landmarks_from_row_is_empty_without_a_face(downloads: Path) -> None:
     assert landmarks_from_row(svg) == {}
     face = next(row for row in rows if row["kind"] == "face")
     assert set(landmarks_from_row(face)) == {"left_eye", "right_eye", "mouth", "brows", "face"}
-
-
-def test_ensure_downloads_generates_once_and_again_for_new_parameters(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / name)
-    profile = profiles.Profile("tiny", FACES, 32, 1, 4, 10, seed=SEED)
-    folder = ensure_downloads(profile)
-    assert folder == tmp_path / "tiny" / "downloads"
-    made = (folder / "happy.zip").stat().st_mtime_ns
-    calls = []
-    monkeypatch.setattr(synthetic, "generate_downloads", lambda *a: calls.append(a))
-    assert ensure_downloads(profile) == folder and calls == []
-    assert (folder / "happy.zip").stat().st_mtime_ns == made
-    monkeypatch.undo()
-    monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / name)
-    reseeded = profiles.Profile("tiny", FACES, 32, 1, 4, 10, seed=SEED + 1)
-    ensure_downloads(reseeded)
-    assert '"seed": 8' in (folder / synthetic.STAMP_NAME).read_text()
-    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["downloads"]

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
-from helpers import profiles, split, train
+from helpers import classify, pipeline, profiles, split, train
 from helpers.model import architecture, build_model
 
 SIDE = 32
@@ -42,29 +42,34 @@ def tiny(tmp_path, monkeypatch):
     )
     clean_dir = profile.data / "clean"
     frame = make_tiny_split(clean_dir)
-    profile.data.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(profile.data / split.SPLIT_FILE, index=False)
+    split.write_split(frame, pipeline.split_folder(profile))
     data = split.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
     return profile, data
 
 
-def test_one_epoch_writes_model_history_and_logs(tiny) -> None:
+def test_one_epoch_writes_model_history_logs_and_card_into_the_runs_folder(tiny) -> None:
     profile, data = tiny
     result = train.train_model(profile, datasets=data)
-    artifacts = profile.artifacts
-    assert not artifacts.is_relative_to(helpers.ROOT)  # the profile points under tmp_path
-    assert result.model_path == artifacts / "model.keras" and result.model_path.is_file()
-    assert (artifacts / "checkpoints" / "best_baseline.keras").is_file()
+    folder = profile.artifacts / "baseline"
+    assert not folder.is_relative_to(helpers.ROOT)  # the profile points under tmp_path
+    assert result.folder == folder and result.model_path == pipeline.model_path(profile)
+    assert result.model_path == folder / "model.keras" and result.model_path.is_file()
+    assert result.checkpoint == folder / "best.keras" and result.checkpoint.is_file()
     history = train.load_history(profile)
     assert list(history["epoch"]) == [1]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.columns)
-    summary = json.loads((artifacts / "history_baseline.json").read_text())
+    summary = json.loads(result.history_json.read_text())
     assert summary["best_epoch"] == 1 and summary["train_images"] == 8
-    events = list((artifacts / "logs" / "baseline").rglob("events.out.tfevents.*"))
+    events = list(result.log_dir.rglob("events.out.tfevents.*"))
     assert {path.parent.name for path in events} == {"train", "validation"}
-    assert not list(artifacts.glob(".run-*")), "the scratch folder must be removed"
+    assert sorted(p.name for p in profile.artifacts.iterdir() if p.name != ".train.lock") == [
+        "baseline"
+    ], "the staging folder must be gone"
     assert result.images_per_second > 0
-    assert train.model_is_current(profile)
+    assert pipeline.model_is_current(profile)
+    card = classify.read_card(result.model_path)
+    assert card.class_names == ("happy", "sad") and card.input_shape == (SIDE, SIDE, 3)
+    assert (card.profile_name, card.source, card.min_side) == ("tiny", "synthetic", 100)
 
 
 def test_saved_model_predicts_like_the_trained_one(tiny) -> None:
@@ -77,22 +82,22 @@ def test_saved_model_predicts_like_the_trained_one(tiny) -> None:
     )
 
 
-def test_comparison_run_keeps_model_keras_alone(tiny) -> None:
+def test_comparison_run_keeps_the_baseline_alone(tiny) -> None:
     profile, data = tiny
     result = train.train_model(profile, datasets=data, run_name="augmented", **train.AUGMENTED)
-    assert result.model_path is None
-    assert not (profile.artifacts / "model.keras").exists()
-    assert (profile.artifacts / "history_augmented.csv").is_file()
+    assert result.folder == profile.artifacts / "augmented" and result.history_csv.is_file()
+    assert not pipeline.model_path(profile).exists()
+    assert not pipeline.model_is_current(profile)
     assert any(type(layer).__name__ == "RandomFlip" for layer in result.model.layers)
 
 
 def test_model_goes_stale_when_the_split_changes(tiny) -> None:
     profile, data = tiny
     train.train_model(profile, datasets=data)
-    assert train.model_is_current(profile)
-    csv = profile.data / split.SPLIT_FILE
+    assert pipeline.model_is_current(profile)
+    csv = pipeline.split_folder(profile) / split.SPLIT_FILE
     csv.write_text(csv.read_text().replace(",test,", ",val,", 1))
-    assert not train.model_is_current(profile)
+    assert not pipeline.model_is_current(profile)
 
 
 def test_new_model_is_the_chapter_four_model_with_the_same_start(tiny) -> None:
@@ -151,3 +156,21 @@ def test_plot_curves_draws_both_metrics_for_each_run() -> None:
     accuracy, loss = figure.axes
     assert len(accuracy.lines) == len(loss.lines) == 4
     assert accuracy.get_xlabel() == loss.get_xlabel() == "epoch"
+
+
+def test_extra_callbacks_and_learning_rate_reach_the_run(tiny) -> None:
+    profile, data = tiny
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
+    result = train.train_model(
+        profile,
+        datasets=data,
+        run_name="lr_test",
+        epochs=2,
+        learning_rate=0.01,
+        callbacks=[plateau],
+    )
+    assert result.config.learning_rate == 0.01
+    assert "learning_rate" in result.history.columns  # ReduceLROnPlateau logs the rate
+    assert result.history["learning_rate"].iloc[0] == pytest.approx(0.01)
+    stamp = json.loads((result.folder / ".stamp.json").read_text())
+    assert stamp["config"]["learning_rate"] == 0.01  # a run at another rate is another run

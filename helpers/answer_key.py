@@ -1,0 +1,248 @@
+"""The generator's answer key: what the synthetic data set knows that no photo collection does.
+
+The book's generator (helpers.synthetic) records, in data/P/downloads/faces.csv, what each file
+really is: its kind of junk, each face's true valence and expression, whether its label was
+deliberately flipped, and where its mouth, brows and face are. It can also draw fresh faces on
+demand. Every check a chapter makes against that truth goes through this module, and each
+chapter gathers those checks in one section, marked (its cells tagged `answer-key`): for another
+source the runner replaces that section with one line, and in Jupyter `open_key` returns None, so
+the section's cells do nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from helpers import clean, pipeline, split, synthetic
+from helpers.profiles import Profile
+from helpers.store import atomic_save
+
+TAG = "answer-key"  # the cell tag of a chapter's answer-key section
+# Seeds of the fresh faces, one per purpose, far from every download stream of any profile's seed
+FRESH_SEED_OFFSET = 6_000_000  # chapter 6: the fresh sample that checks the test set
+SALIENCY_SEED_OFFSET = 7_000_000  # chapter 7: saliency against the landmark boxes
+PERSONAL_SEED_OFFSET = 6_000_001  # chapter 6: "personal" faces of chosen valences
+APPENDIX_SEED_OFFSET = 9_000_000  # the appendix's one unseen face
+FRESH_DRAW_SIZE = 256  # fresh faces are drawn this big, then resized to the model's input
+# what a correct cleaner does with each kind of junk the generator plants (chapter 1)
+EXPECTED_REASONS: dict[str, str] = {
+    "svg": "unsupported format",
+    "webp": "unsupported format",
+    "html_as_jpg": "not an image",
+    "zero_byte": "not an image",
+    "truncated_jpeg": "undecodable or truncated",
+    "thumbnail": "too small",
+    "near_duplicate": "near duplicate",
+    "cross_class_duplicate": "conflicting labels",
+}
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """The generator's record of one profile's downloads (synthetic sources only)."""
+
+    profile: Profile
+
+    @property
+    def faces_csv(self) -> Path:
+        """data/P/downloads/faces.csv."""
+        return pipeline.ensure_downloads(self.profile) / synthetic.CSV_NAME
+
+    def faces(self) -> pd.DataFrame:
+        """faces.csv as strings, with `source` = class/file, the key of the cleaning manifest."""
+        faces = pd.read_csv(self.faces_csv, dtype=str, keep_default_na=False)
+        return faces.assign(source=faces["class"] + "/" + faces["file"])
+
+    def joined(self, manifest: pd.DataFrame) -> pd.DataFrame:
+        """Every generated file beside what cleaning decided for it (one row each)."""
+        decided = manifest[["source", "status", "reason", "output"]]
+        return self.faces().merge(decided, on="source", how="left", validate="one_to_one")
+
+    def flipped_outputs(self, manifest: pd.DataFrame) -> set[str]:
+        """The clean files (manifest outputs) that hold a face filed under the wrong class."""
+        joined = self.joined(manifest)
+        kept = joined[joined["status"] == clean.KEPT]
+        return set(kept.loc[kept["label_flipped"] == "1", "output"])
+
+    def split_truth(self, subset: str = "test") -> pd.DataFrame:
+        """One subset of split.csv, in pipeline order, with each file's kind, valence, true class.
+
+        The chain is split.csv's path -> the cleaning manifest's output -> its raw source ->
+        the generator's row for that file.
+        """
+        frame = pipeline.ensure_split(self.profile)
+        rows = frame[frame["subset"] == subset].reset_index(drop=True)
+        manifest = clean.read_manifest(pipeline.clean_folder(self.profile))
+        source_of = dict(zip(manifest["output"], manifest["source"], strict=True))
+        sources = rows["path"].map(source_of)
+        if sources.isna().any():
+            missing = rows.loc[sources.isna(), "path"].iloc[0]
+            raise ValueError(f"{missing}: not in the cleaning manifest; rebuild the clean folder")
+        found = self.faces().set_index("source").reindex(sources.to_numpy())
+        return rows.assign(
+            source=sources.to_numpy(),
+            kind=found["kind"].to_numpy(),
+            valence=pd.to_numeric(found["valence"]).to_numpy(dtype=float),
+            true_class=found["true_class"].to_numpy(),
+        )
+
+    def mouth_spread(self) -> dict[str, float]:
+        """How far the mouth's centre moves between the plain faces, as shares of the image."""
+        faces = self.faces()
+        faces = faces[faces["kind"] == "face"]
+
+        def number(column: str) -> pd.Series:
+            return pd.to_numeric(faces[column])
+
+        width, height = number("width"), number("height")
+        x = (number("mouth_x0") + number("mouth_x1")) / 2 / width
+        y = (number("mouth_y0") + number("mouth_y1")) / 2 / height
+        mouth_width = (number("mouth_x1") - number("mouth_x0")) / width
+        return {
+            "x_std": float(x.std()),
+            "y_std": float(y.std()),
+            "width_mean": float(mouth_width.mean()),
+        }
+
+    def mouth_thumbnails(self, manifest: pd.DataFrame, size: tuple[int, int] = (24, 48)):
+        """Each kept plain face's mouth, cut out by its box and shrunk to size (rows, columns) grey.
+
+        The linear model of chapter 2 gets the mouth found and aligned for it: what is left is
+        whether a fixed weight per pixel can read a mouth that sits where it should.
+        """
+        from helpers import eda
+
+        joined = self.joined(manifest)
+        plain = joined[(joined["kind"] == "face") & (joined["status"] == clean.KEPT)]
+        clean_dir = pipeline.clean_folder(self.profile)
+        rows = []
+        for row in plain.itertuples():
+            x0, y0, x1, y1 = (float(getattr(row, f"mouth_{c}")) for c in ("x0", "y0", "x1", "y1"))
+            with Image.open(clean_dir / row.output) as image:
+                crop = image.convert("L").crop(
+                    (int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1)))
+                )
+                small = crop.resize((size[1], size[0]), Image.BILINEAR)
+            rows.append(np.asarray(small, dtype=np.float32).ravel() / 255.0)
+        return eda.Thumbnails(
+            np.stack(rows), plain["class"].to_numpy(), list(plain["output"]), size
+        )
+
+    def split_landmark_set(self, subset: str = "test") -> LandmarkSet:
+        """A subset's plain generated faces, resized as in training, with their boxes.
+
+        Only plain faces are kept: cleaning stores them pixel for pixel, so the generator's boxes
+        need nothing but the resize to the model's input.
+        """
+        rows = self.split_truth(subset)
+        rows = rows[rows["kind"] == "face"].reset_index(drop=True)
+        if rows.empty:
+            raise ValueError(f"the {subset!r} split holds no plain generated faces")
+        faces = self.faces().set_index("source")
+        size = self.profile.image_size
+        clean_dir = pipeline.clean_folder(self.profile)
+        images, landmarks = [], []
+        for row in rows.itertuples():
+            face = faces.loc[row.source]
+            marks = synthetic.landmarks_from_row(face.to_dict())
+            if not marks:
+                raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
+            images.append(np.asarray(split.decode_and_resize(clean_dir / row.path, size)))
+            sx, sy = size / float(face["width"]), size / float(face["height"])
+            landmarks.append(scale_landmarks(marks, sx, sy))
+        class_names = sorted(rows["label"].unique())
+        labels = rows["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
+        return LandmarkSet(
+            np.stack(images), labels, landmarks, f"{subset} split ({len(rows)} faces)"
+        )
+
+
+def open_key(profile: Profile, what: str) -> AnswerKey | None:
+    """The profile's answer key, or None (saying so in one line) when its source has none."""
+    if profile.generated:
+        return AnswerKey(profile)
+    print(
+        f"Skipped for this source ({profile.source_kind}): {what} needs the synthetic "
+        "generator's answer key, which these images do not have."
+    )
+    return None
+
+
+# --- landmarks at the model's size -----------------------------------------------------------------
+
+
+@dataclass
+class LandmarkSet:
+    """Images at the model's input size with their labels and landmark boxes in the same pixels."""
+
+    images: np.ndarray  # float32 (n, size, size, 3) in [0, 255]
+    labels: np.ndarray  # int, the label the data set gives (0 = happy, 1 = sad)
+    landmarks: list[dict]  # per image: name -> (x0, y0, x1, y1) boxes or (x, y) points
+    source: str  # where the images come from, for the prose
+
+
+def scale_landmarks(marks: Mapping[str, Sequence[float]], sx: float, sy: float) -> dict:
+    """Landmarks mapped through a resize by (sx, sy), pixel centres at integers (as the generator).
+
+    A pixel's centre x maps to (x + 0.5) * sx - 0.5: scaling the coordinates alone would move
+    every point by half a pixel of the old grid towards the origin.
+    """
+    scaled = {}
+    for name, values in marks.items():
+        coords = (np.reshape(np.asarray(values, dtype=np.float64), (-1, 2)) + 0.5) * [sx, sy] - 0.5
+        scaled[name] = tuple(float(v) for v in coords.ravel())
+    return scaled
+
+
+def fresh_landmark_set(n: int, seed: int, size: int) -> LandmarkSet:
+    """n new generated faces at the model's input size, drawn and squashed like the downloads."""
+    sample = synthetic.sample_faces(n, seed, size)
+    return LandmarkSet(
+        sample.images.astype(np.float32),
+        np.asarray(sample.labels),
+        sample.landmarks,
+        f"fresh sample ({n} faces)",
+    )
+
+
+# --- fresh faces for a model ------------------------------------------------------------------------
+
+
+def score_fresh_sample(
+    model, n: int, seed: int, draw_size: int = FRESH_DRAW_SIZE, batch_size: int = 32
+) -> pd.DataFrame:
+    """Draw n new faces and score them: label, true label, valence and the model's P(label 1)."""
+    from helpers import evaluate
+
+    sample = synthetic.sample_faces(n, seed, draw_size)
+    probability = evaluate.predict_arrays(model, sample.images, batch_size=batch_size)
+    return pd.DataFrame(
+        {
+            "label": sample.labels,
+            "true_label": sample.true_labels,
+            "valence": sample.valence,
+            "probability": probability,
+        }
+    )
+
+
+def draw_personal_faces(
+    folder: Path, valences: Sequence[float], seed: int, size: int = FRESH_DRAW_SIZE
+) -> list[Path]:
+    """Draw one face per valence and save each as a PNG file (written atomically) in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, valence in enumerate(valences):
+        image, _ = synthetic.draw_face(float(valence), np.random.default_rng([seed, index]), size)
+        target = folder / f"face_{index}_valence_{valence:+.2f}.png"
+        atomic_save(
+            target, lambda path, image=image: Image.fromarray(image).save(path, format="PNG")
+        )
+        paths.append(target)
+    return paths

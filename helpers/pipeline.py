@@ -1,0 +1,178 @@
+"""The pipeline on one page: every step's output, what it is built from, and when it is rebuilt.
+
+    source ─▶ downloads/ ─▶ raw/<class>/ ─▶ clean/<class>/ + manifest.csv ─▶ split/split.csv
+           ─▶ tf.data pipelines ─▶ baseline/model.keras
+
+Each step is an `ensure_<output>(profile)` that returns its output, building it first (from the
+steps before it) when it is missing or stale, so a chapter opened on its own builds what it
+needs and a re-run does no work. An output is stale when the stamp it was built with differs
+from the one the step computes now: the settings that decide it and the name, size and time of
+every input file. Folders are built beside the old one and put in its place in one step
+(helpers.store), so a reader never sees half an output, and a killed build leaves nothing the
+next one does not clear.
+
+| output (P = profile and source)  | made by                        | rebuilt when                      |
+|----------------------------------|--------------------------------|-----------------------------------|
+| data/P/downloads/  (synthetic)   | synthetic.generate_downloads   | faces, seed or generator change   |
+| data/P/raw/                      | extract, copy or FER import    | an input file changes             |
+| data/P/clean/ + manifest.csv     | clean.clean                    | a raw file or a rule changes      |
+| data/P/split/split.csv           | split.split_frame              | a clean file, fractions or seed   |
+| artifacts/P/baseline/model.keras | train.train_model              | the run's settings or the split   |
+
+The reader's own files (a folder, a folder of <class>.zip, a FER-2013 CSV) are only ever read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import clean, extract, fer, split, synthetic
+from helpers.images import NEAR_DUPLICATE_BITS
+from helpers.profiles import SYNTHETIC, Profile
+from helpers.store import build_once, files_digest, is_current
+
+RAW_VERSION = 1  # bump when copying, extracting or importing changes
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def ensure_downloads(profile: Profile) -> Path:
+    """data/P/downloads/: the generator's "web downloads", one <class>.zip each, and faces.csv."""
+    stamp = {
+        "step": "downloads",
+        "faces_per_class": profile.faces_per_class,
+        "seed": profile.seed,
+        "generator": synthetic.GENERATOR_VERSION,
+    }
+
+    def build(dest: Path) -> None:
+        synthetic.generate_downloads(dest, profile.faces_per_class, profile.seed)
+
+    return build_once(profile.data / "downloads", stamp, build)
+
+
+def ensure_raw(profile: Profile) -> Path:
+    """data/P/raw/<class>/: the source's images, extracted, copied or imported; never modified."""
+    raw, source = profile.data / "raw", Path(profile.source)
+    if profile.source_kind == SYNTHETIC:
+        return raw_from_zips(ensure_downloads(profile), raw)
+    if profile.source_kind == "zips":
+        return raw_from_zips(source, raw)
+    if profile.source_kind == "folder":
+        return raw_from_folders(source, raw)
+    return raw_from_fer(source, raw)
+
+
+def raw_from_zips(folder: Path, raw: Path) -> Path:
+    """raw/<class>/ from a folder of <class>.zip (each extracted with extract.safe_extract)."""
+    zips = sorted(Path(folder).glob("*.zip"))
+    if not zips:
+        raise FileNotFoundError(f"{folder}: no <class>.zip downloads")
+    stamp = {"step": "raw", "version": RAW_VERSION, "zips": files_digest(zips, Path(folder))}
+    return build_once(raw, stamp, lambda dest: extract.extract_zips(zips, dest))
+
+
+def raw_from_folders(source: Path, raw: Path) -> Path:
+    """raw/<class>/ as a copy of the reader's class folders (which are only read)."""
+    clean.check_copy_target(source, raw)
+    files = [path for _, path in clean.input_files(source)]
+    stamp = {
+        "step": "raw",
+        "version": RAW_VERSION,
+        "from": str(source),
+        "files": files_digest(files, source),
+    }
+    return build_once(raw, stamp, lambda dest: clean.copy_class_folders(source, dest))
+
+
+def raw_from_fer(source: Path, raw: Path) -> Path:
+    """raw/<class>/ + usage.csv + fer_report.txt, imported from a FER-2013 CSV."""
+    stamp = {"step": "raw", "version": RAW_VERSION, "fer": files_digest([source], source.parent)}
+    return build_once(raw, stamp, lambda dest: fer.import_with_report(source, dest))
+
+
+def ensure_clean(profile: Profile) -> Path:
+    """data/P/clean/<class>/ + manifest.csv: every raw file judged, the usable ones as PNG."""
+    clean_dir = clean_folder(profile)
+    clean.clean(ensure_raw(profile), clean_dir, min_side=clean.min_side_for(profile))
+    return clean_dir
+
+
+def clean_folder(profile: Profile) -> Path:
+    """data/P/clean/: the folder split.csv's paths are relative to."""
+    return profile.data / "clean"
+
+
+def ensure_split(
+    profile: Profile, fractions: Sequence[float] = split.DEFAULT_FRACTIONS
+) -> pd.DataFrame:
+    """data/P/split/split.csv: each clean file's subset (train, val, test) and duplicate group."""
+    fractions = split.check_fractions(fractions)
+    clean_dir = ensure_clean(profile)
+    images = [clean_dir / rel for rel in split.list_images(clean_dir)["path"]]
+    stamp = {
+        "step": "split",
+        "version": split.SPLIT_VERSION,
+        "fractions": list(fractions),
+        "seed": profile.seed,
+        "near_bits": NEAR_DUPLICATE_BITS,
+        "files": files_digest(images, clean_dir),
+    }
+
+    def build(dest: Path) -> None:
+        split.write_split(split.split_frame(clean_dir, fractions, profile.seed), dest)
+
+    return split.read_split(build_once(split_folder(profile), stamp, build))
+
+
+def official_split(profile: Profile) -> pd.DataFrame:
+    """FER-2013's own split of the clean images (only FER-2013 sources have one; see split)."""
+    return split.official_split_of(ensure_raw(profile), ensure_clean(profile))
+
+
+def split_folder(profile: Profile) -> Path:
+    """data/P/split/: split.csv and its stamp."""
+    return profile.data / "split"
+
+
+def make_datasets(profile: Profile) -> split.Datasets:
+    """The train/val/test tf.data pipelines of the profile's split (pixels 0-255, sorted labels)."""
+    frame = ensure_split(profile)
+    return split.datasets_from_frame(
+        frame, clean_folder(profile), profile.image_size, profile.batch_size, profile.seed
+    )
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+def model_path(profile: Profile) -> Path:
+    """artifacts/P/baseline/model.keras: the model every chapter after chapter 5 uses."""
+    return profile.baseline_model
+
+
+def model_is_current(profile: Profile) -> bool:
+    """True when the baseline was trained with today's settings on today's split.csv."""
+    from helpers import train
+
+    folder = train.run_folder(profile, train.BASELINE)
+    return model_path(profile).is_file() and is_current(
+        folder, train.run_stamp(profile, train.run_config(profile))
+    )
+
+
+def ensure_model(profile: Profile) -> Path:
+    """artifacts/P/baseline/model.keras, trained first (chapter 5's settings) if missing or stale."""
+    from helpers import train
+
+    ensure_split(profile)
+    with train.training_lock(profile):  # one process trains; another waits, then reuses it
+        if not model_is_current(profile):
+            reason = "missing" if not model_path(profile).is_file() else "stale"
+            print(f"the baseline model is {reason} for profile {profile.name!r}: training it now.")
+            train.train_model(profile)
+    return model_path(profile)

@@ -1,0 +1,74 @@
+"""helpers.answer_key: the generator's truth, mapped to the model's pixels and drawn afresh."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
+from helpers import answer_key, images, synthetic
+
+
+def tiny_model(side: int = 24):
+    """A three-layer model of any input size: enough to score images."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input((side, side, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def test_scale_landmarks_uses_pixel_centres_like_the_generator() -> None:
+    marks = {"mouth": (10.0, 20.0, 30.0, 40.0), "nose": (5.0, 6.0)}
+    scaled = answer_key.scale_landmarks(marks, 0.5, 2.0)
+    assert scaled == {"mouth": (4.75, 40.5, 14.75, 80.5), "nose": (2.25, 12.5)}
+    # the generator maps its own landmarks through a resize the same way
+    ours = answer_key.scale_landmarks({"mouth": (11.0, 21.0, 31.0, 41.0)}, 0.25, 0.75)
+    theirs = synthetic._scale_landmarks({"mouth": (11.0, 21.0, 31.0, 41.0)}, 0.25, 0.75)
+    np.testing.assert_allclose(ours["mouth"], theirs["mouth"], atol=0.005)  # it rounds to 1/100
+
+
+def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
+    faces = answer_key.fresh_landmark_set(3, seed=5, size=48)
+    assert faces.images.shape == (3, 48, 48, 3)
+    assert faces.images.dtype == np.float32
+    for marks in faces.landmarks:
+        for name in ("mouth", "brows", "face"):
+            x0, y0, x1, y1 = marks[name]
+            assert 0 <= x0 <= x1 <= 48 and 0 <= y0 <= y1 <= 48
+        mouth, face = marks["mouth"], marks["face"]
+        assert face[1] <= mouth[1] and mouth[3] <= face[3] + 1  # the mouth sits inside the face
+
+
+def test_score_fresh_sample_resizes_and_keeps_the_truth() -> None:
+    model = tiny_model()
+    fresh = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
+    assert list(fresh.columns) == ["label", "true_label", "valence", "probability"]
+    assert len(fresh) == 6
+    assert ((fresh["valence"] > 0) == (fresh["true_label"] == 0)).all()  # happy: valence > 0
+    assert fresh["probability"].between(0, 1).all()
+    again = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
+    assert fresh.equals(again)
+
+
+def test_draw_personal_faces_writes_readable_files(tmp_path) -> None:
+    paths = answer_key.draw_personal_faces(tmp_path / "faces", [0.8, -0.8], seed=5, size=40)
+    assert [p.name for p in paths] == ["face_0_valence_+0.80.png", "face_1_valence_-0.80.png"]
+    assert images.load_rgb(paths[0]).shape == (40, 40, 3)
+    assert not [p for p in (tmp_path / "faces").iterdir() if p.name.startswith(".")]
+
+
+def test_open_key_says_in_one_line_when_a_source_has_none(tmp_path, capsys) -> None:
+    from shape_sources import make_shape_folder
+
+    from helpers import profiles
+
+    assert answer_key.open_key(profiles.get_profile("smoke"), "anything") is not None
+    other = profiles.get_profile("smoke", make_shape_folder(tmp_path / "shapes", per_class=10))
+    assert answer_key.open_key(other, "checking the valence") is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("Skipped for this source (folder): checking")

@@ -1,0 +1,77 @@
+"""helpers.stats: the Wilson interval, the test-set size for a margin, the bootstrap, a mean's interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import evaluate, stats
+
+Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    # Newcombe (1998), Statistics in Medicine 17:857-872, table I, method 3 (Wilson score)
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_published_values(
+    successes: int, n: int, low: float, high: float
+) -> None:
+    assert stats.wilson_interval(successes, n) == pytest.approx((low, high), abs=6e-5)
+
+
+def test_wilson_interval_rejects_impossible_counts() -> None:
+    with pytest.raises(ValueError, match="n must be positive"):
+        stats.wilson_interval(0, 0)
+    with pytest.raises(ValueError, match="between 0 and n=5"):
+        stats.wilson_interval(6, 5)
+
+
+def test_images_for_margin_is_the_smallest_sufficient_size() -> None:
+    for p in (0.5, 0.8, 0.95):
+        n = stats.images_for_margin(0.02, p=p)
+        assert stats.wilson_half_width(p, n) <= 0.02 < stats.wilson_half_width(p, n - 1)
+    # near p = 0.5 the Wilson interval needs about the normal approximation's 1.96² / (4 · 0.02²)
+    assert abs(stats.images_for_margin(0.02) - 1.96**2 / (4 * 0.02**2)) < 10
+
+
+def test_bootstrap_is_reproducible_and_seed_dependent():
+    y_pred = evaluate.to_labels(Y_PROB)
+    first = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
+    again = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
+    other = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=8)
+    assert first == again
+    assert first != other
+
+
+def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
+    mean, low, high = stats.mean_interval(np.array([0.2, 0.4, np.nan, 0.6]))
+    assert mean == pytest.approx(0.4)
+    assert low < mean < high
+    assert high - mean == pytest.approx(stats.z_value(0.95) * 0.2 / np.sqrt(3))
+    with pytest.raises(ValueError, match="at least two"):
+        stats.mean_interval(np.array([0.1, np.nan]))
+
+
+def test_wilson_written_out_agrees_with_scipy() -> None:
+    """Chapter 3's formula, here once more, against scipy.stats.binomtest's Wilson interval."""
+    z = 1.959963984540054
+    for successes, n in ((0, 20), (15, 15), (81, 263), (7, 9)):
+        p = successes / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        assert stats.wilson_interval(successes, n) == pytest.approx(
+            (centre - half, centre + half), abs=1e-9
+        )
+
+
+def test_bootstrap_of_perfect_predictions_is_a_point():
+    low, high = stats.bootstrap_interval(Y_TRUE, Y_TRUE, evaluate.f1_statistic, n_boot=200)
+    assert (low, high) == (1.0, 1.0)
