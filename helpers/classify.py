@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import evaluate, images
+from helpers import evaluate, faces, images
 from helpers.paths import shown
 
 MAX_PIXELS = images.DEFAULT_MAX_PIXELS  # larger images are refused from their header, undecoded
@@ -36,6 +36,7 @@ class Prediction:
     path: Path
     class_name: str
     probability: float  # P(class_names[1]), the model's sigmoid output
+    face: str = ""  # for a model trained on face crops: what the detector found (helpers.faces)
 
     def line(self, positive_name: str) -> str:
         """The command line's output: path, class and probability, tab-separated."""
@@ -64,6 +65,7 @@ class ModelCard:
     profile_name: str
     source: str
     trained: str
+    crop_faces: bool = False  # trained on face crops: classify crops each image the same way
 
     @property
     def positive(self) -> str:
@@ -75,6 +77,7 @@ class ModelCard:
         return (
             f"profile {self.profile_name}, source {self.source}, classes "
             f"{' and '.join(self.class_names)}, trained {self.trained}"
+            + (", on face crops" if self.crop_faces else "")
         )
 
 
@@ -90,6 +93,7 @@ def read_card(model_path: str | Path) -> ModelCard:
             profile_name=str(card["profile"]),
             source=str(card["source"]),
             trained=str(card["trained"]),
+            crop_faces=bool(card.get("crop_faces", False)),
         )
     except FileNotFoundError:
         raise FileNotFoundError(
@@ -125,6 +129,21 @@ def read_image(
     An image whose shorter side is under min_side is refused: cleaning refused those, so the
     model never learned from one (a thumbnail, a 1 x 1 tracking pixel).
     """
+    return read_model_input(path, size, max_pixels, min_side)[0]
+
+
+def read_model_input(
+    path: str | Path,
+    size: tuple[int, int],
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = 1,
+    crop_faces: bool = False,
+) -> tuple[np.ndarray, str]:
+    """read_image, cropped to the largest face first when the model learned from face crops.
+
+    Returns the resized pixels and the detector's verdict ("" without crops): cleaning's rules,
+    in cleaning's order (the size rule judges the photo, then the face is cut out).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -144,16 +163,24 @@ def read_image(
             f"{path}: too small ({width} x {height} pixels; the model learned from images of at "
             f"least {min_side} pixels a side)"
         )
-    return evaluate.resize_batch(rgb[np.newaxis], size)[0]
+    fate = ""
+    if crop_faces:
+        rgb, fate, _ = faces.crop_to_face(rgb)
+    return evaluate.resize_batch(rgb[np.newaxis], size)[0], fate
 
 
 def classify_image(
-    path: str | Path, model, class_names: Sequence[str], min_side: int = 1
+    path: str | Path,
+    model,
+    class_names: Sequence[str],
+    min_side: int = 1,
+    crop_faces: bool = False,
 ) -> Prediction:
     """Classify one file: its class name and the model's probability of class_names[1]."""
-    tensor = read_image(path, evaluate.model_input_size(model), min_side=min_side)
+    size = evaluate.model_input_size(model)
+    tensor, fate = read_model_input(path, size, min_side=min_side, crop_faces=crop_faces)
     probability = float(np.asarray(model(tensor[np.newaxis], training=False)).reshape(-1)[0])
-    return _prediction(Path(path), probability, class_names)
+    return _prediction(Path(path), probability, class_names, fate)
 
 
 def classify_images(
@@ -162,25 +189,27 @@ def classify_images(
     class_names: Sequence[str],
     batch_size: int = 32,
     min_side: int = 1,
+    crop_faces: bool = False,
 ) -> list[Prediction | Failure]:
     """Classify many files in batches, in order; a file that cannot be read gives a Failure."""
     size = evaluate.model_input_size(model)
     results: list[Prediction | Failure | None] = []
-    pending: list[tuple[int, Path, np.ndarray]] = []
+    pending: list[tuple[int, Path, np.ndarray, str]] = []
 
     def flush() -> None:
         if pending:
-            stacked = np.stack([tensor for _, _, tensor in pending])
+            stacked = np.stack([tensor for _, _, tensor, _ in pending])
             probabilities = np.asarray(model(stacked, training=False)).reshape(-1)
-            for (slot, path, _), probability in zip(pending, probabilities, strict=True):
-                results[slot] = _prediction(path, float(probability), class_names)
+            for (slot, path, _, fate), probability in zip(pending, probabilities, strict=True):
+                results[slot] = _prediction(path, float(probability), class_names, fate)
             pending.clear()
 
     for raw in paths:
         path = Path(raw)
         results.append(None)
         try:
-            pending.append((len(results) - 1, path, read_image(path, size, min_side=min_side)))
+            tensor, fate = read_model_input(path, size, min_side=min_side, crop_faces=crop_faces)
+            pending.append((len(results) - 1, path, tensor, fate))
         except (FileNotFoundError, ValueError) as error:
             results[-1] = Failure(path, _problem(error, path))
         if len(pending) >= batch_size:
@@ -189,12 +218,14 @@ def classify_images(
     return [result for result in results if result is not None]
 
 
-def _prediction(path: Path, probability: float, class_names: Sequence[str]) -> Prediction:
+def _prediction(
+    path: Path, probability: float, class_names: Sequence[str], face: str = ""
+) -> Prediction:
     """A Prediction with the class chosen by the 0.5 threshold (above: class_names[1])."""
     if len(class_names) != 2:
         raise ValueError(f"a binary model needs two class names, got {list(class_names)}")
     label = int(evaluate.to_labels(np.array([probability]))[0])
-    return Prediction(path, class_names[label], probability)
+    return Prediction(path, class_names[label], probability, face)
 
 
 def _first_line(error: BaseException) -> str:
@@ -246,20 +277,24 @@ def run(args: argparse.Namespace) -> int:
     try:  # importing helpers set TensorFlow's start-up lines aside (helpers.env.quiet_logs)
         path = args.model or default_model(args.profile, args.source)
         model = load_model(path)
+        crop = False
         if args.classes:
             names, min_side, about = tuple(args.classes), 1, "classes named on the command line"
         else:
             card = read_card(path)
             names, min_side, about = card.class_names, card.min_side, card.describe()
+            crop = card.crop_faces
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {_first_line(error)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"model: {shown(path)} ({about})", file=sys.stderr, flush=True)
-    results = classify_images(args.images, model, names, min_side=min_side)
+    results = classify_images(args.images, model, names, min_side=min_side, crop_faces=crop)
     positive_name = names[evaluate.POSITIVE_LABEL]
     for result in results:
         if isinstance(result, Prediction):
             print(result.line(positive_name), flush=True)
+            if result.face == faces.NO_FACE:  # trained on face crops, so say it saw no face
+                print(f"note: {result.path}: no face found, classified whole", file=sys.stderr)
         else:
             print(result.line(), file=sys.stderr, flush=True)
     return EXIT_FAILED if any(isinstance(r, Failure) for r in results) else 0

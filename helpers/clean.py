@@ -26,6 +26,7 @@ import pandas as pd
 from PIL import Image, ImageFile, ImageOps
 from tqdm import tqdm
 
+from helpers import faces
 from helpers.images import (
     DEFAULT_MAX_PIXELS,
     NEAR_DUPLICATE_BITS,
@@ -37,13 +38,13 @@ from helpers.images import (
 from helpers.profiles import Profile
 from helpers.store import build_once, files_digest, read_stamp
 
-CLEAN_VERSION = 1  # bump when the rules change, so every DEST is rebuilt
+CLEAN_VERSION = 2  # bump when the rules change, so every DEST is rebuilt
 MIN_SIDE = 100
 NEAR_THRESHOLD = (
     NEAR_DUPLICATE_BITS  # Hamming distance (of 64 bits) within which two files are one picture
 )
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ["source", "class", "sha256", "status", "reason", "output"]
+MANIFEST_COLUMNS = ["source", "class", "sha256", "status", "reason", "output", "face"]
 KEPT, REJECTED = "kept", "rejected"
 REASONS: tuple[str, ...] = (
     "not an image",
@@ -73,6 +74,7 @@ class Judged:
     pixels: int = 0
     phash: int = 0
     output: str = ""  # path relative to DEST of the written PNG
+    face: str = ""  # with face crops: faces.ONE_FACE, SEVERAL_FACES or NO_FACE
 
 
 # ---------------------------------------------------------------- paths and inputs
@@ -153,14 +155,16 @@ def _judge(
     seen: dict[str, Judged],
     min_side: int,
     max_pixels: int,
+    crop_faces: bool = False,
 ) -> Judged:
-    """Decode one file, apply the per-file rules, and write it as PNG if it is a candidate."""
+    """Decode one file, apply the per-file rules, and write it (cropped to its face) as PNG."""
     data = path.read_bytes()
     sha = _sha256(data)
     item = Judged(path.relative_to(src).as_posix(), label, sha, len(data))
     if sha in seen:  # identical bytes: identical verdict, no second decode
         first = seen[sha]
         item.reason, item.pixels, item.phash = first.reason, first.pixels, first.phash
+        item.face = first.face
         return item
     seen[sha] = item
     try:
@@ -173,6 +177,8 @@ def _judge(
     if min(height, width) < min_side:
         item.reason = "too small"
         return item
+    if crop_faces:  # the size rule judged the photo; the face in it may be smaller
+        rgb, item.face, _ = faces.crop_to_face(rgb)
     item.phash = perceptual_hash(rgb)
     folder = staging / label
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,7 +225,9 @@ def _manifest(items: list[Judged], staging: Path) -> pd.DataFrame:
             (staging / item.output).unlink()
             item.output = ""
         status = REJECTED if item.reason else KEPT
-        rows.append([item.source, item.label, item.sha256, status, item.reason, item.output])
+        rows.append(
+            [item.source, item.label, item.sha256, status, item.reason, item.output, item.face]
+        )
     return pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
 
 
@@ -243,8 +251,13 @@ def clean(
     min_side: int = MIN_SIDE,
     near_threshold: int = NEAR_THRESHOLD,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    crop_faces: bool = False,
 ) -> pd.DataFrame:
     """Clean SRC/<class>/* into DEST/<class>/*.png + DEST/manifest.csv; return the manifest.
+
+    With crop_faces each kept image is the square around its largest face (helpers.faces), and
+    the manifest's `face` column says what the detector found; an image without a face is kept
+    whole, because the detector misses some faces (dark-skinned ones most).
 
     Never writes to SRC. DEST is built once (helpers.store.build_once) and returned at once, with
     no decoding, while the rules' settings and every input file's name, size and time are the
@@ -255,7 +268,12 @@ def clean(
     src, dest = Path(src), Path(dest)
     _check_paths(src, dest)
     files = input_files(src)
-    settings = {"min_side": min_side, "near_threshold": near_threshold, "max_pixels": max_pixels}
+    settings = {
+        "min_side": min_side,
+        "near_threshold": near_threshold,
+        "max_pixels": max_pixels,
+        "crop_faces": crop_faces,
+    }
     stamp = {
         "step": "clean",
         "version": CLEAN_VERSION,
@@ -274,11 +292,12 @@ def clean_into(
     min_side: int,
     near_threshold: int,
     max_pixels: int,
+    crop_faces: bool = False,
 ) -> pd.DataFrame:
     """Judge every file, write the kept ones and manifest.csv into the (new, empty) folder dest."""
     seen: dict[str, Judged] = {}
     items = [
-        _judge(src, label, path, dest, seen, min_side, max_pixels)
+        _judge(src, label, path, dest, seen, min_side, max_pixels, crop_faces)
         for label, path in tqdm(files, desc=f"cleaning {src.name}", unit="file", disable=None)
     ]
     _deduplicate(items, near_threshold)

@@ -98,7 +98,12 @@ def raw_from_fer(source: Path, raw: Path) -> Path:
 def ensure_clean(profile: Profile) -> Path:
     """data/P/clean/<class>/ + manifest.csv: every raw file judged, the usable ones as PNG."""
     clean_dir = clean_folder(profile)
-    clean.clean(ensure_raw(profile), clean_dir, min_side=clean.min_side_for(profile))
+    clean.clean(
+        ensure_raw(profile),
+        clean_dir,
+        min_side=clean.min_side_for(profile),
+        crop_faces=profile.crop_faces,
+    )
     return clean_dir
 
 

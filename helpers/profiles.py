@@ -23,6 +23,7 @@ DEFAULT_PROFILE = "full"
 DEFAULT_SEED = 42  # the book's one seed: data, split, weights, shuffling
 ENV_VAR = "BOOK_PROFILE"
 SOURCE_ENV_VAR = "BOOK_SOURCE"
+CROP_ENV_VAR = "BOOK_CROP_FACES"  # "1" or "0": crop photos to their largest face, or not
 SYNTHETIC = "synthetic"
 FER_COLUMNS = ("emotion", "pixels", "Usage")
 SOURCE_HELP = (
@@ -130,6 +131,9 @@ def source_slug(source: str) -> str:
     return f"{slug}-{digest}"
 
 
+PHOTO_KINDS = ("folder", "zips")  # sources of photos, which get face crops by default
+
+
 @dataclass(frozen=True)
 class Profile:
     """Every size the chapters depend on, for one profile."""
@@ -145,6 +149,7 @@ class Profile:
     source_kind: str = (
         SYNTHETIC  # 'synthetic', 'folder', 'zips' or 'fer', found once (check_source)
     )
+    crop_faces: bool = False  # crop each image to its largest face (photos: on; see get_profile)
 
     @property
     def folder_name(self) -> str:
@@ -212,4 +217,23 @@ def get_profile(name: str | None = None, source: str | os.PathLike | None = None
     resolved = resolve_source(source)
     if resolved == SYNTHETIC:
         return chosen
-    return dataclasses.replace(chosen, source=resolved, source_kind=check_source(Path(resolved)))
+    kind = check_source(Path(resolved))
+    # photos show scenes, so their faces are found and cropped; FER-2013's faces are framed
+    return dataclasses.replace(
+        chosen, source=resolved, source_kind=kind, crop_faces=crop_setting(kind in PHOTO_KINDS)
+    )
+
+
+def crop_setting(default: bool) -> bool:
+    """Whether to crop to faces: $BOOK_CROP_FACES ("1" or "0") if set, else the source's default.
+
+    One setting for every chapter and the command line, so they all read the same clean images.
+    """
+    value = os.environ.get(CROP_ENV_VAR, "").strip()
+    if not value:
+        return default
+    if value not in ("0", "1"):
+        raise ValueError(
+            f"${CROP_ENV_VAR} must be 1 (crop to faces) or 0 (keep whole), got {value!r}"
+        )
+    return value == "1"

@@ -170,6 +170,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 
 _DOWNLOADS_STREAM = 1
 _SAMPLE_STREAM = 2
+_SCENE_STREAM = 3
 Landmarks = dict[str, tuple[float, ...]]
 
 
@@ -1123,3 +1124,58 @@ def generate_downloads(dest: Path, faces_per_class: int, seed: int) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return dest
+
+
+# ---------------------------------------------------------------------------------------------
+# Faces inside larger scenes, as web photos often show them.
+
+SCENE_SIZE = (640, 480)  # width, height of a scene
+SCENE_PORTRAIT = (0.25, 0.4)  # the pasted portrait's side, as a share of the scene's width
+SCENES_CSV = "scenes.csv"
+
+
+def render_scene(
+    valence: float, rng: np.random.Generator, size: tuple[int, int] = SCENE_SIZE
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """A person drawn small somewhere in a larger scene; the image and the face's box in it."""
+    width, height = size
+    side = int(width * rng.uniform(*SCENE_PORTRAIT))
+    if side < 16 or side > min(width, height):
+        raise ValueError(f"a {width} x {height} scene cannot hold a {side} px portrait")
+    portrait, marks, mask = render_face(valence, rng, side, side)
+    scene = _background(rng, width, height)
+    x0 = int(rng.integers(0, width - side + 1))
+    y0 = int(rng.integers(0, height - side + 1))
+    alpha = mask[..., None].astype(np.float32) / 255
+    window = scene[y0 : y0 + side, x0 : x0 + side]
+    scene[y0 : y0 + side, x0 : x0 + side] = portrait * alpha + window * (1 - alpha)
+    fx0, fy0, fx1, fy1 = marks["face"]
+    image = np.clip(np.rint(scene), 0, 255).astype(np.uint8)
+    return image, (fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0)
+
+
+def write_scene_folder(root: Path, faces_per_class: int, seed: int) -> Path:
+    """root/<happy|sad>/scene_NNN.jpg: faces small in larger scenes, and root/scenes.csv.
+
+    A folder source like a reader's web photos (no junk, no wrong labels), for measuring what
+    cropping to the face does; scenes.csv records each file's valence and face box.
+    """
+    root = Path(root)
+    rows = []
+    for label_index, label in enumerate(CLASS_NAMES):
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(faces_per_class):
+            rng = _rng(seed, _SCENE_STREAM, label_index, index)
+            valence = sample_valence(rng, label_index)
+            image, box = render_scene(valence, rng)
+            name = f"scene_{index:03d}.jpg"
+            (folder / name).write_bytes(encode_image(image, "JPEG", quality=90))
+            rows.append({"class": label, "file": name, "valence": round(valence, 4),
+                         **dict(zip(("face_x0", "face_y0", "face_x1", "face_y1"),
+                                    (round(v, 2) for v in box), strict=True))})  # fmt: skip
+    with open(root / SCENES_CSV, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
