@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from tiny_models import averaging_model
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
 from helpers import answer_key, images, synthetic
-
-
-def tiny_model(side: int = 24):
-    """A three-layer model of any input size: enough to score images."""
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.Input((side, side, 3)),
-            keras.layers.Rescaling(1 / 255),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
 
 
 def test_scale_landmarks_uses_pixel_centres_like_the_generator() -> None:
@@ -45,7 +32,7 @@ def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
 
 
 def test_score_fresh_sample_resizes_and_keeps_the_truth() -> None:
-    model = tiny_model()
+    model = averaging_model()
     fresh = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
     assert list(fresh.columns) == ["label", "true_label", "valence", "probability"]
     assert len(fresh) == 6

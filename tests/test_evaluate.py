@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_models import averaging_model
 
 from helpers import evaluate, stats
 
@@ -219,22 +220,8 @@ def test_predict_dataset_over_all_batches():
         evaluate.predict_dataset(model, ds.take(0))
 
 
-def tiny_model(side: int = 24):
-    """A small untrained sigmoid model on side x side RGB images."""
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.Input((side, side, 3)),
-            keras.layers.Rescaling(1 / 255),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-
-
 def test_model_input_size_and_resize_batch():
-    model = tiny_model(24)
+    model = averaging_model(24)
     assert evaluate.model_input_size(model) == (24, 24)
     batch = evaluate.resize_batch(np.zeros((2, 48, 30, 3), dtype=np.uint8), (24, 24))
     assert batch.shape == (2, 24, 24, 3) and batch.dtype == np.float32

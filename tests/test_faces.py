@@ -9,6 +9,7 @@ import pytest
 from matplotlib import cbook
 from PIL import Image
 from sklearn.datasets import load_sample_images
+from tiny_models import averaging_model
 
 from helpers import classify, clean, faces, synthetic
 from helpers.__main__ import main as command_line
@@ -88,13 +89,7 @@ def test_cleaning_crops_photos_to_their_face_and_records_what_it_found(tmp_path)
 
 
 def test_classify_crops_like_cleaning_when_the_card_says_so(tmp_path, capsys) -> None:
-    import keras
-
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, activation="sigmoid")])  # fmt: skip
-    model.layers[-1].set_weights(
-        [np.array([[4.0], [0.0], [-4.0]], "float32"), np.zeros(1, "float32")]
-    )
+    model = averaging_model(32, weights=(4.0, 0.0, -4.0))
     path = tmp_path / "model.keras"
     model.save(path)
     card = {"class_names": ["a", "b"], "input_shape": [32, 32, 3], "min_side": 1, "profile": "t",

@@ -55,26 +55,22 @@ def environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != profiles.SOURCE_ENV_VAR}
 
 
-def run_book(source: Path, *options: str) -> subprocess.CompletedProcess:
-    """python -m booktools.book --profile smoke --source SOURCE [options], checked for exit 0."""
-    command = [
-        sys.executable,
-        "-m",
-        "booktools.book",
-        "--profile",
-        "smoke",
-        "--source",
-        str(source),
-    ]
-    done = subprocess.run(
-        [*command, *options],
+def python_m(*arguments: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """`python -m ARGUMENTS` from the repository root, without a book source in the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", *arguments],
         cwd=ROOT,
         env=environment(),
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=timeout,
         check=False,
     )
+
+
+def run_book(source: Path, *options: str) -> subprocess.CompletedProcess:
+    """python -m booktools.book --profile smoke --source SOURCE [options], checked for exit 0."""
+    done = python_m("booktools.book", "--profile", "smoke", "--source", str(source), *options)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done
 
@@ -118,25 +114,8 @@ def check_whole_run(chosen: profiles.Profile, class_names: tuple[str, ...]) -> N
 
 def classify_new(source: Path, files: list[Path]) -> subprocess.CompletedProcess:
     """python -m helpers classify --profile smoke --source SOURCE FILES, in a fresh process."""
-    command = [
-        sys.executable,
-        "-m",
-        "helpers",
-        "classify",
-        "--profile",
-        "smoke",
-        "--source",
-        str(source),
-    ]
-    return subprocess.run(
-        [*command, *map(str, files)],
-        cwd=ROOT,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    arguments = ["--profile", "smoke", "--source", str(source), *map(str, files)]
+    return python_m("helpers", "classify", *arguments, timeout=600)
 
 
 def zip_classes(folder: Path, target: Path) -> Path:
