@@ -18,7 +18,16 @@ from helpers.store import atomic_write_text
 
 PAGE_PROFILE = "full"
 # The benchmarks the page reports, in page order (bench.py registers one under each name).
-PAGE_BENCHMARKS = ("chapters", "onednn", "training", "inference", "memory", "fer", "compute")
+PAGE_BENCHMARKS = (
+    "chapters",
+    "onednn",
+    "training",
+    "inference",
+    "memory",
+    "fer",
+    "compute",
+    "face-crop",
+)
 # backward pass ~ 2x forward (gradients for the inputs and for the weights), so training ~ 3x
 TRAINING_PASSES = 3
 
@@ -337,6 +346,44 @@ def section_compute(record: dict[str, Any]) -> list[str]:
     ]
 
 
+def section_face_crop(record: dict[str, Any]) -> list[str]:
+    """Faces the detector finds, and chapter 6's accuracy on faces in scenes with and without crops."""
+    thirds = ", ".join(
+        f"{found} of {total}"
+        for found, total in zip(
+            record["drawn_found_by_skin_third"], record["drawn_per_third"], strict=True
+        )
+    )
+    photos = [(name, count) for name, count in record["photos"].items()]
+    runs = [
+        (
+            name,
+            f"{run['accuracy']:.3f} ({run['low']:.3f}-{run['high']:.3f})",
+            run["test_images"],
+            ", ".join(f"{fate} {count}" for fate, count in run["fates"].items()),
+        )
+        for name, run in (
+            ("whole scenes", record["whole"]),
+            ("cropped to the face", record["cropped"]),
+        )
+    ]
+    return [
+        "### Finding the face",
+        "",
+        f"OpenCV {record['opencv']}'s Haar cascade (chapter 1). Drawn faces found: "
+        f"{record['drawn_found']} of {record['drawn']}; by skin brightness, darkest to lightest "
+        f"third: {thirds}. " + measured_line(record),
+        "",
+        *table(("package photo", "faces found"), photos),
+        "",
+        f"Faces small inside 640 x 480 scenes, {record['scenes_per_class']} per class, the "
+        f"baseline trained for {record['epochs']} epochs; test accuracy with its 95% Wilson "
+        "interval:",
+        "",
+        *table(("images", "test accuracy", "test images", "kept images"), runs),
+    ]
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "chapters": section_chapters,
     "onednn": section_onednn,
@@ -345,6 +392,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "memory": section_memory,
     "fer": section_fer,
     "compute": section_compute,
+    "face-crop": section_face_crop,
 }
 
 MISSING = {
@@ -359,6 +407,8 @@ MISSING = {
     "(`python -m booktools.bench memory`).",
     "fer": "The FER-2013 importer has never been benchmarked here (`python -m booktools.bench fer`).",
     "compute": "The compute bound has never been measured here (`python -m booktools.bench compute`).",
+    "face-crop": "The face detector and crops have never been measured here "
+    "(`python -m booktools.bench face-crop`).",
 }
 
 

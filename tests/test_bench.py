@@ -216,3 +216,34 @@ def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) 
         assert set(row) == {"images", "method", "seconds", "python_peak_mb", "rss_growth_mb"}
         assert row["images"] == 10 and row["method"] == method
         assert row["seconds"] >= 0 and row["python_peak_mb"] >= 0 and row["rss_growth_mb"] >= 0
+
+
+def test_face_crop_section_gives_detection_by_skin_and_both_accuracies(tmp_path: Path) -> None:
+    run = {"test_images": 40, "low": 0.3, "high": 0.6}
+    fake(
+        tmp_path,
+        "bench_face-crop.json",
+        {
+            "opencv": "4.14.0",
+            "epochs": 20,
+            "photos": {"grace_hopper.jpg (one face)": 1, "flower.jpg (no face)": 0},
+            "drawn": 30,
+            "drawn_found": 19,
+            "drawn_found_by_skin_third": [3, 7, 9],
+            "drawn_per_third": [10, 10, 10],
+            "scenes_per_class": 155,
+            "whole": {**run, "accuracy": 0.45, "fates": {"not cropped": 300}},
+            "cropped": {
+                **run,
+                "accuracy": 0.7,
+                "fates": {"one face": 200, "no face found: kept whole": 80},
+            },
+        },
+    )
+    text = perf.performance_markdown(tmp_path)
+    assert "darkest to lightest third: 3 of 10, 7 of 10, 9 of 10" in text
+    assert "| whole scenes | 0.450 (0.300-0.600) | 40 | not cropped 300 |" in text
+    assert (
+        "| cropped to the face | 0.700 (0.300-0.600) | 40 | one face 200, no face found: kept whole 80 |"
+        in text
+    )
