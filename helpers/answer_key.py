@@ -11,7 +11,7 @@ the section's cells do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +155,7 @@ class AnswerKey:
                 raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
             images.append(np.asarray(split.decode_and_resize(clean_dir / row.path, size)))
             sx, sy = size / float(face["width"]), size / float(face["height"])
-            landmarks.append(scale_landmarks(marks, sx, sy))
+            landmarks.append(synthetic.scale_landmarks(marks, sx, sy))
         class_names = sorted(rows["label"].unique())
         labels = rows["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
         return LandmarkSet(
@@ -185,19 +185,6 @@ class LandmarkSet:
     labels: np.ndarray  # int, the label the data set gives (0 = happy, 1 = sad)
     landmarks: list[dict]  # per image: name -> (x0, y0, x1, y1) boxes or (x, y) points
     source: str  # where the images come from, for the prose
-
-
-def scale_landmarks(marks: Mapping[str, Sequence[float]], sx: float, sy: float) -> dict:
-    """Landmarks mapped through a resize by (sx, sy), pixel centres at integers (as the generator).
-
-    A pixel's centre x maps to (x + 0.5) * sx - 0.5: scaling the coordinates alone would move
-    every point by half a pixel of the old grid towards the origin.
-    """
-    scaled = {}
-    for name, values in marks.items():
-        coords = (np.reshape(np.asarray(values, dtype=np.float64), (-1, 2)) + 0.5) * [sx, sy] - 0.5
-        scaled[name] = tuple(float(v) for v in coords.ravel())
-    return scaled
 
 
 def fresh_landmark_set(n: int, seed: int, size: int) -> LandmarkSet:

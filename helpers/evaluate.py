@@ -206,24 +206,28 @@ def confusion_table(
     return table
 
 
-def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]):
-    """Counts and row-normalised confusion matrices side by side; returns the figure."""
+def plot_confusion(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    wrong_names: Sequence[str] | None = None,
+):
+    """The counts, labelled with the data's class names; returns the figure.
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    panels = [
-        (confusion_table(y_true, y_pred, class_names), "d", "Counts"),
-        (confusion_table(y_true, y_pred, class_names, normalize=True), ".2f", "Share of each row"),
-    ]
-    for ax, (table, fmt, title) in zip(axes, panels, strict=True):
+    With wrong_names the same counts are drawn first under those labels, as the original drew
+    them with names typed in the wrong order: same numbers, opposite story.
+    """
+    counts = confusion_table(y_true, y_pred, class_names).to_numpy()
+    panels = [(list(class_names), "names from the data (right)")]
+    if wrong_names is not None:
+        panels.insert(0, (list(wrong_names), "names typed in the wrong order"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
+    for ax, (names, title) in zip(axes[0], panels, strict=True):
         sns.heatmap(
-            table.to_numpy(), annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax,
-            xticklabels=list(class_names), yticklabels=list(class_names),
+            counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
+            xticklabels=names, yticklabels=names,
         )  # fmt: skip
-        ax.set(
-            title=f"Confusion matrix: {title.lower()}",
-            xlabel="Predicted class",
-            ylabel="True class",
-        )
+        ax.set(title=f"Confusion matrix: {title}", xlabel="Predicted class", ylabel="True class")
     fig.tight_layout()
     return fig
 

@@ -189,7 +189,7 @@ PROFILES: dict[str, Profile] = {
         image_size=256,
         epochs=20,
         batch_size=32,
-        fresh_sample=1000,
+        fresh_sample=600,
     ),
     "smoke": Profile(
         name="smoke",

@@ -639,7 +639,7 @@ def _as_downloaded(
     decoded = cv2.imdecode(np.frombuffer(encode_image(image, "JPEG", quality), np.uint8), 1)
     image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     square = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-    marks = _scale_landmarks(marks, size / width, size / height)
+    marks = scale_landmarks(marks, size / width, size / height)
     return square, _clip_landmarks(marks, size, size)
 
 
@@ -908,8 +908,12 @@ def _face_size(rng: np.random.Generator) -> tuple[int, int]:
     return (longer, shorter) if rng.random() < 0.6 else (shorter, longer)
 
 
-def _scale_landmarks(marks: Landmarks, sx: float, sy: float) -> Landmarks:
-    """Landmarks of an image resized by (sx, sy), pixel centres at integers."""
+def scale_landmarks(marks: Landmarks, sx: float, sy: float) -> Landmarks:
+    """Landmarks of an image resized by (sx, sy), pixel centres at integers.
+
+    A pixel's centre x maps to (x + 0.5) * sx - 0.5: scaling the coordinates alone would move
+    every point by half a pixel of the old grid towards the origin.
+    """
     scaled: Landmarks = {}
     for name, values in marks.items():
         coords = np.reshape(values, (-1, 2))
@@ -924,7 +928,7 @@ def _resized(
     """An image and its landmarks resized to (width, height)."""
     h, w = image.shape[:2]
     small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    marks = _scale_landmarks(marks, width / w, height / h)
+    marks = scale_landmarks(marks, width / w, height / h)
     return small, _clip_landmarks(marks, width, height)
 
 

@@ -1,4 +1,4 @@
-"""Training plumbing: run settings, callbacks, artifact paths, history files, `ensure_model`.
+"""Training plumbing: run settings, callbacks, run folders with their model card, history and curves.
 
 Chapter 5 shows the model and the `fit` call; this module holds what surrounds them, so the
 chapter and `ensure_model` (which chapters 6 and 7 call when opened on their own) train the

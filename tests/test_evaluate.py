@@ -250,3 +250,15 @@ def test_read_reliability_names_overconfident_bins_only_beyond_their_interval():
 def test_gallery_captions_say_labelled_not_true():
     caption = evaluate.probability_caption(0, 0.93, ["cats", "dogs"])
     assert caption.startswith("labelled cats") and "P(dogs) = 0.93" in caption
+
+
+def test_confusion_plot_puts_the_wrongly_labelled_twin_first():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    y_pred = evaluate.to_labels(Y_PROB)
+    figure = evaluate.plot_confusion(Y_TRUE, y_pred, ["cats", "dogs"], wrong_names=["dogs", "cats"])
+    left, right = figure.axes
+    assert [t.get_text() for t in left.get_xticklabels()] == ["dogs", "cats"]
+    assert [t.get_text() for t in right.get_xticklabels()] == ["cats", "dogs"]
+    assert [t.get_text() for t in left.texts] == [t.get_text() for t in right.texts]  # same counts
