@@ -36,7 +36,7 @@ $(STAMP): requirements.txt pyproject.toml
 # MathJax, served by the site itself so that formulas render offline
 $(NODE_STAMP): package.json package-lock.json
 	@$(SYSTEM) provide book
-	npm ci --no-audit --no-fund --silent
+	npm ci --no-audit --no-fund --silent --ignore-scripts
 	@touch $(NODE_STAMP)
 
 book: install

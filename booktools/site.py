@@ -22,7 +22,11 @@ from helpers.store import atomic_write_text
 SITES = BUILD / "sites"
 SHARED = ("_config.yml", "_toc.yml", "node_modules")  # linked into every source tree
 PAGES = ROOT / "book"
-UNSTAGED = {"chapters", "generated"}  # written per run, never linked from book/
+UNSTAGED = {"chapters", "generated", "assets"}  # written per run, never linked from book/
+RUN_STATIC = "run_static"  # the run's files the site serves (_config.yml's html_static_path)
+# onnxruntime-web's files the classifier page needs: the WebAssembly build and its loader
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
 
 
 class SiteError(RuntimeError):
@@ -77,7 +81,26 @@ def stage(profile: Profile, executed: list[Path]) -> Path:
             _link(page, tree / "book" / page.name)
     for path in executed:
         shutil.copy2(path, tree / "book" / "chapters" / path.name)
+    stage_static(profile, tree / RUN_STATIC)
     return tree
+
+
+def stage_static(profile: Profile, folder: Path) -> None:
+    """The classifier page's files: its script, onnxruntime-web, and the run's exported model.
+
+    A run without an export (chapter 6 writes it) gets no model/ folder, and the page says so.
+    """
+    from helpers import export, pipeline
+
+    (folder / "ort").mkdir(parents=True)
+    _link(PAGES / "assets" / "classifier.js", folder / "classifier.js")
+    for name in ORT_FILES:
+        _link(ORT_DIST / name, folder / "ort" / name)
+    exported = pipeline.export_folder(profile)
+    if (exported / export.CARD_FILE).is_file():
+        (folder / "model").mkdir()
+        for name in (export.ONNX_FILE, export.CARD_FILE):
+            shutil.copy2(exported / name, folder / "model" / name)
 
 
 def timings_markdown(record: dict | None, profile: Profile) -> str:

@@ -4,6 +4,8 @@
     python -m helpers clean SRC DEST         clean SRC/<class>/* into DEST + manifest.csv
     python -m helpers classify [--model PATH] IMAGE...   classify image files with a saved model
                                                          (default: this profile and source's)
+    python -m helpers export [--model PATH] DEST         the model as ONNX and LiteRT files in DEST,
+                                                         with export.json (classes, preprocessing)
 
 A bad input (missing path, unsafe or corrupt archive, unusable folder) prints one line on
 stderr and exits with status 2; success prints a short summary and exits with 0.
@@ -105,10 +107,41 @@ def register_classify(commands: Commands) -> None:
     parser.set_defaults(run=classify.run)
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """Write the model's ONNX and LiteRT files and their card into DEST, and list them."""
+    from helpers import classify, export
+
+    path = args.model or classify.default_model(args.profile, args.source)
+    written_files = export.export_model(path, args.dest)
+    print(f"model: {path}", file=sys.stderr, flush=True)
+    for name, written in written_files.items():
+        print(f"{written}\t{written.stat().st_size / 1e6:.2f} MB" if name != export.CARD_FILE
+              else f"{written}\tclasses, preprocessing, checksums")  # fmt: skip
+    return EXIT_OK
+
+
+def register_export(commands: Commands) -> None:
+    """`export [--model PATH] [--profile P] [--source S] DEST`."""
+    parser = commands.add_parser(
+        "export",
+        help="write the model as ONNX and LiteRT (TFLite) files, with a card",
+        description="Convert a saved .keras model (default: the baseline of --profile and "
+        "--source) to model.onnx and model.tflite in DEST, and write export.json beside them: "
+        "class names, input size, the preprocessing a caller must do, the test-set metrics "
+        "chapter 6 saved, and the SHA-256 of each file.",
+    )
+    parser.add_argument("--model", type=Path, help="saved .keras model (with its model.json)")
+    parser.add_argument("--profile", help="whose model (default: $BOOK_PROFILE or full)")
+    parser.add_argument("--source", help="... and of which source (default: $BOOK_SOURCE)")
+    parser.add_argument("dest", type=Path, help="folder for the files (created if needed)")
+    parser.set_defaults(run=run_export)
+
+
 REGISTRATIONS: list[Callable[[Commands], None]] = [
     register_extract,
     register_clean,
     register_classify,
+    register_export,
 ]
 
 

@@ -1,7 +1,7 @@
 """The pipeline on one page: every step's output, what it is built from, and when it is rebuilt.
 
     source ─▶ downloads/ ─▶ raw/<class>/ ─▶ clean/<class>/ + manifest.csv ─▶ split/split.csv
-           ─▶ tf.data pipelines ─▶ baseline/model.keras
+           ─▶ tf.data pipelines ─▶ baseline/model.keras ─▶ export/model.onnx, model.tflite
 
 Each step is an `ensure_<output>(profile)` that returns its output, building it first (from the
 steps before it) when it is missing or stale, so a chapter opened on its own builds what it
@@ -18,6 +18,7 @@ next one does not clear.
 | data/P/clean/ + manifest.csv     | clean.clean                    | a raw file or a rule changes      |
 | data/P/split/split.csv           | split.split_frame              | a clean file, fractions or seed   |
 | artifacts/P/baseline/model.keras | train.train_model              | the run's settings or the split   |
+| artifacts/P/export/ (ONNX, LiteRT)| export.export_model           | the model file or its metrics     |
 
 The reader's own files (a folder, a folder of <class>.zip, a FER-2013 CSV) are only ever read.
 """
@@ -181,3 +182,28 @@ def ensure_model(profile: Profile) -> Path:
             print(f"the baseline model is {reason} for profile {profile.name!r}: training it now.")
             train.train_model(profile)
     return model_path(profile)
+
+
+EXPORT_VERSION = 1  # bump when the exported files or their card change
+
+
+def export_folder(profile: Profile) -> Path:
+    """artifacts/P/export/: the baseline as ONNX and LiteRT files, with export.json."""
+    return profile.artifacts / "export"
+
+
+def ensure_export(profile: Profile) -> Path:
+    """artifacts/P/export/, written from the baseline model (trained first if need be)."""
+    from helpers import export
+
+    source = ensure_model(profile)
+    metrics = profile.artifacts / "metrics.json"
+    stamp = {
+        "step": "export",
+        "version": EXPORT_VERSION,
+        "inputs": files_digest([p for p in (source, source.with_name("model.json"), metrics)
+                                if p.is_file()], profile.artifacts),
+    }  # fmt: skip
+    return build_once(
+        export_folder(profile), stamp, lambda staging: export.export_model(source, staging)
+    )
