@@ -58,8 +58,16 @@ def atomic_save(target: Path | str, save: Callable[[Path], object]) -> Path:
     target = Path(target)
     with _temporary_beside(target, suffix=target.suffix) as temporary:
         save(temporary)
+        temporary.chmod(_ordinary_mode())  # mkstemp's file is private; the result is not
         os.replace(temporary, target)
     return target
+
+
+def _ordinary_mode() -> int:
+    """The mode open() gives a new file: rw for all, less the process's umask (usually 0o644)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(target: Path | str, data: bytes) -> Path:

@@ -30,6 +30,18 @@ def test_atomic_save_keeps_the_suffix_for_writers_that_read_it(tmp_path: Path) -
     assert seen == [".png"] and (tmp_path / "picture.png").read_bytes() == b"x"
 
 
+def test_written_files_have_the_mode_of_an_ordinary_new_file(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        ordinary = tmp_path / "opened.txt"
+        ordinary.write_text("by open()")
+        store.atomic_write_text(tmp_path / "atomic.txt", "by atomic_write_text")
+    finally:
+        os.umask(mask)
+    mode = (tmp_path / "atomic.txt").stat().st_mode & 0o777
+    assert mode == ordinary.stat().st_mode & 0o777 == 0o644, oct(mode)  # not mkstemp's 0o600
+
+
 def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "kept.txt"
     target.write_text("old")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -33,13 +34,15 @@ def card(pages: list[Path]) -> dict:
 
 
 def face_images(card: dict, count: int) -> list[Image.Image]:
-    """A few clean test images of the model's run, as RGB pictures."""
+    """A few clean test images of the model's run, the classes by turns, as RGB pictures."""
     from helpers import pipeline
     from helpers.profiles import get_profile
 
     profile = get_profile(card["profile"], card["source"])
     frame = pipeline.ensure_split(profile)
-    paths = frame.loc[frame["subset"] == "test", "path"].head(count)
+    test = frame.loc[frame["subset"] == "test"]
+    by_class = [group["path"].tolist() for _, group in test.groupby("label")]
+    paths = [p for row in itertools.zip_longest(*by_class) for p in row if p][:count]  # alternate
     return [Image.open(pipeline.clean_folder(profile) / p).convert("RGB") for p in paths]
 
 
