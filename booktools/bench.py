@@ -738,7 +738,7 @@ def bench_onednn(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
             child = run_in_child(
                 "booktools.bench:onednn_child",
                 env={"TF_ENABLE_ONEDNN_OPTS": value},
-                profile=profile.name,
+                profile_name=profile.name,
                 source=profile.source,
                 epochs=args.epochs,
             )

@@ -247,3 +247,24 @@ def test_face_crop_section_gives_detection_by_skin_and_both_accuracies(tmp_path:
         "| cropped to the face | 0.700 (0.300-0.600) | 40 | one face 200, no face found: kept whole 80 |"
         in text
     )
+
+
+def test_every_child_process_is_called_with_the_arguments_it_takes() -> None:
+    """run_in_child's keywords must be the child's parameters (a renamed one fails only at run time)."""
+    import ast
+    import importlib
+    import inspect
+
+    tree = ast.parse(Path(bench.__file__).read_text(encoding="utf-8"))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_in_child"
+    ]
+    assert calls, "the benchmarks start children"
+    for call in calls:
+        module, name = call.args[0].value.split(":")
+        child = getattr(importlib.import_module(module), name)
+        given = {keyword.arg for keyword in call.keywords} - {"env"}
+        taken = set(inspect.signature(child).parameters)
+        assert given == taken, f"line {call.lineno}: {name} takes {taken}, is given {given}"
