@@ -109,10 +109,17 @@ def register_classify(commands: Commands) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the model's ONNX and LiteRT files and their card into DEST, and list them."""
-    from helpers import classify, export
+    from helpers import evaluate, export, pipeline
+    from helpers.profiles import get_profile
 
-    path = args.model or classify.default_model(args.profile, args.source)
-    written_files = export.export_model(path, args.dest)
+    metrics = None  # a profile's baseline carries chapter 6's figures; another model, none
+    if args.model is None:
+        profile = get_profile(args.profile, args.source)
+        path = pipeline.model_path(profile)
+        metrics = export.read_metrics(evaluate.metrics_path(profile))
+    else:
+        path = args.model
+    written_files = export.export_model(path, args.dest, metrics)
     print(f"model: {path}", file=sys.stderr, flush=True)
     for name, written in written_files.items():
         print(f"{written}\t{written.stat().st_size / 1e6:.2f} MB" if name != export.CARD_FILE
@@ -128,7 +135,7 @@ def register_export(commands: Commands) -> None:
         description="Convert a saved .keras model (default: the baseline of --profile and "
         "--source) to model.onnx and model.tflite in DEST, and write export.json beside them: "
         "class names, input size, the preprocessing a caller must do, the test-set metrics "
-        "chapter 6 saved, and the SHA-256 of each file.",
+        "chapter 6 saved (for a profile's baseline), and the SHA-256 of each file.",
     )
     parser.add_argument("--model", type=Path, help="saved .keras model (with its model.json)")
     parser.add_argument("--profile", help="whose model (default: $BOOK_PROFILE or full)")

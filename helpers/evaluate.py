@@ -534,10 +534,15 @@ def plot_score_vs_valence(
 # --- records ---------------------------------------------------------------------------------
 
 
+def metrics_path(profile) -> Path:
+    """artifacts/<P>/metrics.json: chapter 6's figures for the profile's baseline model."""
+    return profile.artifacts / "metrics.json"
+
+
 def save_metrics(profile, payload: dict) -> Path:
     """Write artifacts/<P>/metrics.json atomically (other chapters and reports read it)."""
 
-    target = profile.artifacts / "metrics.json"
+    target = metrics_path(profile)
     atomic_write_text(target, json.dumps(payload, indent=2, default=float) + "\n")
     return target
 

@@ -157,11 +157,10 @@ def write_card(
     return atomic_write_text(folder / CARD_FILE, json.dumps(payload, indent=1) + "\n")
 
 
-def read_metrics(model_path: Path) -> dict | None:
-    """The test-set metrics chapter 6 saved for this model's run (metrics.json), if any."""
-    path = Path(model_path).parent.parent / "metrics.json"
+def read_metrics(path: Path) -> dict | None:
+    """The test-set figures in a metrics.json chapter 6 saved (evaluate.save_metrics), if any."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("test")
+        return json.loads(Path(path).read_text(encoding="utf-8")).get("test")
     except (FileNotFoundError, ValueError):
         return None
 
@@ -169,6 +168,7 @@ def read_metrics(model_path: Path) -> dict | None:
 def export_model(model_path: Path, dest: Path, metrics: dict | None = None) -> dict[str, Path]:
     """Write model.onnx, model.tflite and export.json for a saved .keras model into dest.
 
+    `metrics`, the model's test-set figures, go into the card (None: the card says none).
     Each file is written atomically and the card last, with the checksum of each file it names,
     so a card never vouches for a file an interrupted export left half-written.
     """
@@ -181,5 +181,5 @@ def export_model(model_path: Path, dest: Path, metrics: dict | None = None) -> d
         TFLITE_FILE: export_tflite(model, dest / TFLITE_FILE),
     }
     onnx_input = OnnxModel(written[ONNX_FILE]).input_name
-    written[CARD_FILE] = write_card(dest, card, onnx_input, metrics or read_metrics(model_path))
+    written[CARD_FILE] = write_card(dest, card, onnx_input, metrics)
     return written

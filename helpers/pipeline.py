@@ -18,7 +18,7 @@ next one does not clear.
 | data/P/clean/ + manifest.csv     | clean.clean                    | a raw file or a rule changes      |
 | data/P/split/split.csv           | split.split_frame              | a clean file, fractions or seed   |
 | artifacts/P/baseline/model.keras | train.train_model              | the run's settings or the split   |
-| artifacts/P/export/ (ONNX, LiteRT)| export.export_model           | the model file or its metrics     |
+| artifacts/P/export/              | export.export_model            | the model, its card or metrics    |
 
 The reader's own files (a folder, a folder of <class>.zip, a FER-2013 CSV) are only ever read.
 """
@@ -36,6 +36,7 @@ from helpers.profiles import SYNTHETIC, Profile
 from helpers.store import build_once, files_digest, is_current
 
 RAW_VERSION = 1  # bump when copying, extracting or importing changes
+EXPORT_VERSION = 1  # bump when the exported files or their card change
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -184,9 +185,6 @@ def ensure_model(profile: Profile) -> Path:
     return model_path(profile)
 
 
-EXPORT_VERSION = 1  # bump when the exported files or their card change
-
-
 def export_folder(profile: Profile) -> Path:
     """artifacts/P/export/: the baseline as ONNX and LiteRT files, with export.json."""
     return profile.artifacts / "export"
@@ -194,16 +192,16 @@ def export_folder(profile: Profile) -> Path:
 
 def ensure_export(profile: Profile) -> Path:
     """artifacts/P/export/, written from the baseline model (trained first if need be)."""
-    from helpers import export
+    from helpers import classify, evaluate, export
 
     source = ensure_model(profile)
-    metrics = profile.artifacts / "metrics.json"
+    inputs = (source, source.with_name(classify.CARD_FILE), evaluate.metrics_path(profile))
     stamp = {
         "step": "export",
         "version": EXPORT_VERSION,
-        "inputs": files_digest([p for p in (source, source.with_name("model.json"), metrics)
-                                if p.is_file()], profile.artifacts),
-    }  # fmt: skip
+        "inputs": files_digest([p for p in inputs if p.is_file()], profile.artifacts),
+    }
+    metrics = export.read_metrics(evaluate.metrics_path(profile))
     return build_once(
-        export_folder(profile), stamp, lambda staging: export.export_model(source, staging)
+        export_folder(profile), stamp, lambda staging: export.export_model(source, staging, metrics)
     )

@@ -93,3 +93,23 @@ def test_the_command_refuses_a_missing_model_in_one_line(tmp_path, capsys):
         f"error: {tmp_path / 'none.keras'}: no such model file (train one first, chapter 5)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_card_carries_the_test_metrics_it_is_given(
+    exported: dict[str, Path], saved_model: Path, tmp_path: Path
+):
+    import shutil
+
+    from helpers import classify
+
+    for name in (export.ONNX_FILE, export.TFLITE_FILE):  # a folder of its own: the fixture's stays
+        shutil.copy2(exported[name], tmp_path / name)
+    metrics_file = tmp_path / "metrics.json"
+    metrics_file.write_text(json.dumps({"profile": "test", "test": {"n": 3, "accuracy": 0.5}}))
+    metrics = export.read_metrics(metrics_file)
+    assert metrics == {"n": 3, "accuracy": 0.5}
+    assert export.read_metrics(metrics_file.with_name("none.json")) is None
+    card_path = export.write_card(
+        metrics_file.parent, classify.read_card(saved_model), "image", metrics
+    )
+    assert json.loads(card_path.read_text())["test_metrics"] == metrics
