@@ -396,11 +396,27 @@ def measure_stats(folder: str, method: str, image_size: int, batch_size: int) ->
     }
 
 
-def ensure_scaled_images(profile: Profile, factor: int, chunk: int = 100) -> Path:
-    """data/<P>-x<factor>/clean/: factor times P's clean image count of fresh generated faces."""
+def draw_faces(
+    dest: Path, count: int, side: int, seed: int, chunk: int = 100, like_downloads: bool = True
+) -> None:
+    """dest/<class>/faceNNNNNN.png: `count` fresh generated faces, side x side (sample_faces)."""
     from PIL import Image
     from tqdm import tqdm
 
+    from helpers import synthetic
+
+    for start in tqdm(range(0, count, chunk), desc=f"drawing {count} faces", unit="chunk"):
+        sample = synthetic.sample_faces(
+            min(chunk, count - start), seed + start, side, like_downloads=like_downloads
+        )
+        for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
+            target = dest / synthetic.CLASS_NAMES[int(label)] / f"face{start + offset:06d}.png"
+            target.parent.mkdir(exist_ok=True)
+            Image.fromarray(image).save(target)
+
+
+def ensure_scaled_images(profile: Profile, factor: int, chunk: int = 100) -> Path:
+    """data/<P>-x<factor>/clean/: factor times P's clean image count of fresh generated faces."""
     from helpers import eda, pipeline, synthetic
     from helpers.store import build_once
 
@@ -415,17 +431,10 @@ def ensure_scaled_images(profile: Profile, factor: int, chunk: int = 100) -> Pat
         "seed": profile.seed,
         "generator": synthetic.GENERATOR_VERSION,
     }
-
-    def draw(dest: Path) -> None:
-        for start in tqdm(range(0, count, chunk), desc=f"drawing {count} faces", unit="chunk"):
-            sample = synthetic.sample_faces(min(chunk, count - start), profile.seed + start, side)
-            for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
-                target = dest / synthetic.CLASS_NAMES[int(label)] / f"face{start + offset:06d}.png"
-                target.parent.mkdir(exist_ok=True)
-                Image.fromarray(image).save(target)
-
     folder = profile.data.with_name(f"{profile.folder_name}-x{factor}") / "clean"
-    return build_once(folder, stamp, draw)
+    return build_once(
+        folder, stamp, lambda dest: draw_faces(dest, count, side, profile.seed, chunk)
+    )
 
 
 def scaled_data(profile: Profile, factor: int, regenerate: bool) -> tuple[Path, dict[str, Any]]:
