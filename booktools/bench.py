@@ -1222,7 +1222,8 @@ def bench_streaming(profile: Profile, args: argparse.Namespace) -> dict[str, Any
         f"\nstreaming benchmark, profile {profile.name}: the training pipeline ({base} images at "
         f"1x) at {profile.image_size} px in batches of {profile.batch_size}, iterated {args.epochs} "
         f"time(s) without a model; faces drawn at {args.side} px; each run in a fresh process; "
-        "the page cache dropped before pass 1"
+        "the page cache dropped before pass 1 (later passes of the stream may read it: shards "
+        "that fit in memory stay there)"
     )
     print_streaming_table(rows, args.epochs)
     for method in ("cached in memory", "streamed from shards"):
