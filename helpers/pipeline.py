@@ -17,6 +17,7 @@ next one does not clear.
 | data/P/raw/                      | extract, copy or FER import    | an input file changes             |
 | data/P/clean/ + manifest.csv     | clean.clean                    | a raw file or a rule changes      |
 | data/P/split/split.csv           | split.split_frame              | a clean file, fractions or seed   |
+| data/P/shards/ (when streaming)  | shards.write_shards            | a clean file, the split or size   |
 | artifacts/P/baseline/model.keras | train.train_model              | the run's settings or the split   |
 | artifacts/P/export/              | export.export_model            | the model, its card or metrics    |
 
@@ -146,11 +147,26 @@ def split_folder(profile: Profile) -> Path:
     return profile.data / "split"
 
 
-def make_datasets(profile: Profile) -> split.Datasets:
-    """The train/val/test tf.data pipelines of the profile's split (pixels 0-255, sorted labels)."""
+def shards_folder(profile: Profile) -> Path:
+    """data/P/shards/: the decoded images as TFRecord shards, when the pipelines stream."""
+    return profile.data / "shards"
+
+
+def make_datasets(profile: Profile, stream: bool | None = None) -> split.Datasets:
+    """The train/val/test tf.data pipelines of the profile's split (pixels 0-255, sorted labels).
+
+    Cached in memory, or streamed from data/P/shards/ (stream=None: when the cache would exceed
+    split.cache_limit_bytes(); see split.datasets_from_frame).
+    """
     frame = ensure_split(profile)
     return split.datasets_from_frame(
-        frame, clean_folder(profile), profile.image_size, profile.batch_size, profile.seed
+        frame,
+        clean_folder(profile),
+        profile.image_size,
+        profile.batch_size,
+        profile.seed,
+        stream=stream,
+        shards_dir=shards_folder(profile),
     )
 
 

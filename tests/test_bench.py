@@ -268,3 +268,21 @@ def test_every_child_process_is_called_with_the_arguments_it_takes() -> None:
         given = {keyword.arg for keyword in call.keywords} - {"env"}
         taken = set(inspect.signature(child).parameters)
         assert given == taken, f"line {call.lineno}: {name} takes {taken}, is given {given}"
+
+
+def test_streaming_children_iterate_every_image_each_pass(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for label, count in (("happy", 6), ("sad", 5)):
+        (tmp_path / "clean" / label).mkdir(parents=True)
+        for index in range(count):
+            pixels = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "clean" / label / f"{index}.png")
+    folder, shards_dir = str(tmp_path / "clean"), str(tmp_path / "shards")
+    cached = bench.stream_cached_child(folder, image_size=8, batch_size=4, seed=1, epochs=2)
+    written = bench.stream_write_child(folder, shards_dir=shards_dir, image_size=8)
+    streamed = bench.stream_read_child(shards_dir, batch_size=4, seed=1, epochs=2)
+    assert cached["images"] == written["images"] == streamed["images"] == 11
+    assert len(cached["epoch_seconds"]) == len(streamed["epoch_seconds"]) == 2
+    assert written["shard_mb"] * 2**20 > 11 * 8 * 8 * 3  # the pixels, the keys, the index

@@ -84,6 +84,7 @@ def test_datasets_follow_the_written_split(tiny: profiles.Profile) -> None:
     data = pipeline.make_datasets(tiny)
     frame = pipeline.ensure_split(tiny)
     assert data.frame.equals(frame)
+    assert not data.streamed and not pipeline.shards_folder(tiny).exists()  # far below the limit
     assert data.class_names == sorted(frame["label"].unique())
     counts = {name: sum(len(y) for _, y in getattr(data, name)) for name in split.SUBSETS}
     assert counts == frame["subset"].value_counts().to_dict()
