@@ -28,7 +28,6 @@ PAGE_BENCHMARKS = (
     "compute",
     "face-crop",
     "streaming",
-    "clean-scale",
 )
 # backward pass ~ 2x forward (gradients for the inputs and for the weights), so training ~ 3x
 TRAINING_PASSES = 3
