@@ -95,10 +95,9 @@ class WorkerRun:
 
 
 def _stop(processes: Sequence[subprocess.Popen]) -> None:
-    """End every process still running: SIGTERM to its group, then SIGKILL after 5 s."""
+    """End every worker and all it started: SIGTERM to each group, SIGKILL to what is left at 5 s."""
     for process in processes:
-        if process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
+        _signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + 5
     for process in processes:
         try:
@@ -106,6 +105,19 @@ def _stop(processes: Sequence[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+    while any(_group_alive(process) for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)  # what the workers started is ending too
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)
+
+
+def _group_alive(process: subprocess.Popen) -> bool:
+    """Whether any process of the worker's group (it or a process it started) still runs."""
+    try:
+        os.killpg(process.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
