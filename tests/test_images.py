@@ -388,3 +388,30 @@ def test_duplicate_groups_search_distinct_hashes_once(monkeypatch) -> None:
     # a negative threshold joins no hashes, not even equal ones; equal keys still join
     apart = images.duplicate_groups(["a", "a", "b"], [5, 5, 5], max_bits=-1)
     assert apart.tolist() == [0, 0, 1]
+
+
+def flips(distance: int, spread: str, rng: np.random.Generator) -> int:
+    """A mask of `distance` bits: in one band, dealt round the four bands, or anywhere."""
+    if spread == "one band":
+        positions = rng.choice(16, size=distance, replace=False) + 16 * int(rng.integers(4))
+    elif spread == "dealt":  # as even as can be: the case multi-index hashing just catches
+        positions = [16 * (k % 4) + k // 4 for k in range(distance)]
+    else:
+        positions = rng.choice(64, size=distance, replace=False)
+    return sum(1 << int(p) for p in positions)
+
+
+@pytest.mark.parametrize("max_bits", [0, 3, 4, 6, 7, 11, 12])
+def test_pairs_exactly_at_the_threshold_are_found_and_one_bit_more_are_not(max_bits: int) -> None:
+    rng = np.random.default_rng(max_bits)
+    hashes, at, beyond = [], [], []
+    for spread in ("one band", "dealt", "anywhere"):
+        for distance, where in ((max_bits, at), (max_bits + 1, beyond)):
+            base = int(rng.integers(0, 2**63)) * 2 + int(rng.integers(2))
+            where.append((len(hashes), len(hashes) + 1))
+            hashes += [base, base ^ flips(distance, spread, rng)]
+    found = {tuple(p) for p in images.near_pairs(hashes, max_bits).tolist()}
+    assert set(at) <= found and not set(beyond) & found
+    np.testing.assert_array_equal(
+        images.near_pairs(hashes, max_bits), images.near_pairs_by_matrix(hashes, max_bits)
+    )
