@@ -505,6 +505,457 @@ def bench_memory(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
     return {"factor": args.factor, "generation": {str(args.factor): generation}, "rows": rows}
 
 
+# --- clean-scale: cleaning and its near-pair search from 1,000 to 100,000 images -----------------
+
+SCALE_SIZES = (1000, 4000, 16000, 64000, 100000)
+SCALE_SIDE = 96  # the issue's 96 x 96 JPEG faces ...
+SCALE_MIN_SIDE = 64  # ... cleaned with --min-side 64
+SCALE_CHUNK = 1000  # faces drawn, and cached, per folder
+SCALE_QUALITY = 90
+SCALE_KEYS = "keys.npz"  # beside the class folders: each face's file, perceptual hash and SHA-256
+MATRIX_BYTES_PER_PAIR = 9  # the all-pairs step's peak: an N x N uint64 XOR, then its uint8 counts
+MATRIX_SHARE = (
+    0.5  # the all-pairs step runs where its estimate is at most this share of free memory
+)
+# the two near-pair searches: images.near_pairs_by_matrix (cleaning before) and near_pairs (after)
+WHEN = {"all pairs": "before", "near_pairs": "after"}
+
+
+def clean_scale_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the clean-scale benchmark."""
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=list(SCALE_SIZES),
+        help="numbers of images (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes drawing the faces"
+    )
+
+
+def scale_folder(profile: Profile) -> Path:
+    """data/<P>-cleanscale/: the faces in chunks, the sources of N images, the clean copies."""
+    return profile.data.with_name(f"{profile.folder_name}-cleanscale")
+
+
+def chunk_stamp(start: int, count: int, seed: int) -> dict[str, Any]:
+    """What a chunk of faces is drawn from: its first index, the seed, the size, the generator."""
+    from helpers import synthetic
+
+    return {
+        "step": "clean-scale faces",
+        "start": start,
+        "faces": count,
+        "side": SCALE_SIDE,
+        "quality": SCALE_QUALITY,
+        "seed": seed,
+        "generator": synthetic.GENERATOR_VERSION,
+    }
+
+
+def draw_chunk(dest: Path, start: int, count: int, seed: int) -> None:
+    """Faces start .. start + count - 1 as JPEGs in dest/<class>/, their keys in keys.npz."""
+    import hashlib
+
+    from helpers import images, synthetic
+
+    sample = synthetic.sample_faces(count, seed + start, SCALE_SIDE)
+    names, hashes, digests = [], [], []
+    for offset, (image, label) in enumerate(zip(sample.images, sample.labels, strict=True)):
+        name = f"{synthetic.CLASS_NAMES[int(label)]}/face{start + offset:06d}.jpg"
+        data = synthetic.encode_image(image, "JPEG", SCALE_QUALITY)
+        (dest / name).parent.mkdir(exist_ok=True)
+        (dest / name).write_bytes(data)
+        names.append(name)
+        hashes.append(images.perceptual_hash(images.load_rgb(dest / name)))  # what clean sees
+        digests.append(hashlib.sha256(data).hexdigest())
+    np.savez(dest / SCALE_KEYS, names=names, phash=images.hash_array(hashes), sha256=digests)
+
+
+def ensure_face_chunk(folder: str, start: int, count: int, seed: int) -> str:
+    """folder/faces-<start>/, drawn first if it is missing (a pool's task: names, not objects)."""
+    from helpers.store import build_once
+
+    target = Path(folder) / f"faces-{start:06d}"
+    stamp = chunk_stamp(start, count, seed)
+    return str(build_once(target, stamp, lambda dest: draw_chunk(dest, start, count, seed)))
+
+
+def ensure_scale_faces(
+    profile: Profile, count: int, workers: int
+) -> tuple[list[Path], dict[str, Any]]:
+    """The chunks holding `count` faces, the missing ones drawn by `workers` processes; timing."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from helpers.store import is_current
+
+    folder = scale_folder(profile)
+    starts = list(range(0, count, SCALE_CHUNK))
+    chunks = [folder / f"faces-{start:06d}" for start in starts]
+    missing = [
+        start
+        for start, chunk in zip(starts, chunks, strict=True)
+        if not is_current(chunk, chunk_stamp(start, SCALE_CHUNK, profile.seed))
+    ]
+    begin = time.perf_counter()
+    drawing = f"drawing {len(missing) * SCALE_CHUNK} faces"
+    if workers > 1 and len(missing) > 1:
+        context = multiprocessing.get_context("spawn")  # no fork of a process that may hold TF
+        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=context) as pool:
+            tasks = [
+                pool.submit(ensure_face_chunk, str(folder), start, SCALE_CHUNK, profile.seed)
+                for start in missing
+            ]
+            for task in tqdm(as_completed(tasks), total=len(tasks), desc=drawing, unit="chunk"):
+                task.result()
+    else:
+        for start in tqdm(missing, desc=drawing, unit="chunk", disable=not missing):
+            ensure_face_chunk(str(folder), start, SCALE_CHUNK, profile.seed)
+    seconds = time.perf_counter() - begin
+    drawn = len(missing) * SCALE_CHUNK
+    info: dict[str, Any] = {"faces": len(chunks) * SCALE_CHUNK, "drawn_now": drawn}
+    if drawn:
+        info["drawing"] = {
+            "faces": drawn,
+            "seconds": round(seconds, 1),
+            "faces_per_second": round(drawn / seconds, 1),
+            "workers": min(workers, len(missing)),  # processes drawing
+        }
+    return chunks, info
+
+
+def scale_keys(chunks: list[Path], count: int) -> dict[str, np.ndarray]:
+    """The first `count` faces' keys (file names within their chunk, hashes, SHA-256s)."""
+    parts = [np.load(chunk / SCALE_KEYS) for chunk in chunks[: -(-count // SCALE_CHUNK)]]
+    keys = {name: np.concatenate([part[name] for part in parts])[:count] for name in parts[0]}
+    keys["chunk"] = np.repeat(np.arange(len(parts)), SCALE_CHUNK)[:count]
+    return keys
+
+
+def ensure_scale_source(profile: Profile, chunks: list[Path], count: int) -> Path:
+    """data/<P>-cleanscale/raw-<N>/: the first N faces as <class>/ links, keys.npz beside them."""
+    from helpers.store import build_once, read_stamp
+
+    used = chunks[: -(-count // SCALE_CHUNK)]
+    stamp = {"step": "clean-scale source", "faces": count, "chunks": [read_stamp(c) for c in used]}
+
+    def build(dest: Path) -> None:
+        keys = scale_keys(used, count)
+        paths = [used[c] / name for c, name in zip(keys["chunk"], keys["names"], strict=True)]
+        link_images(paths, [str(name).split("/")[0] for name in keys["names"]], dest)
+        np.savez(dest / SCALE_KEYS, **{k: v for k, v in keys.items() if k != "chunk"})
+
+    return build_once(scale_folder(profile) / f"raw-{count}", stamp, build)
+
+
+def matrix_bytes(count: int) -> int:
+    """The all-pairs step's estimated peak for `count` hashes: 9 bytes for each of N x N pairs."""
+    return MATRIX_BYTES_PER_PAIR * count * count
+
+
+def available_memory() -> int:
+    """Bytes a new process can have without swapping (MemAvailable on Linux); 0 where unknown."""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def install_search(search: str) -> Callable[..., np.ndarray]:
+    """Make images.near_pairs the search named ('all pairs': the old N x N step); return it."""
+    from helpers import images
+
+    if search not in WHEN:
+        raise ValueError(f"unknown search {search!r}: choose one of {', '.join(WHEN)}")
+    if search == "all pairs":
+        images.near_pairs = images.near_pairs_by_matrix  # what duplicate_groups calls
+    return images.near_pairs
+
+
+def clean_child(src: str, dest: str, search: str) -> dict[str, Any]:
+    """In a fresh process: clean src into dest (--min-side 64) with one near-pair search, timed."""
+    import hashlib
+
+    from helpers import clean
+
+    install_search(search)
+    start = time.perf_counter()
+    manifest = clean.clean(src, dest, min_side=SCALE_MIN_SIDE)
+    seconds = time.perf_counter() - start
+    verdicts = manifest["reason"].replace("", clean.KEPT).value_counts()
+    written = (Path(dest) / clean.MANIFEST).read_bytes()
+    return {
+        "seconds": round(seconds, 2),
+        "verdicts": {str(reason): int(count) for reason, count in verdicts.items()},
+        "manifest_sha256": hashlib.sha256(written).hexdigest(),
+    }
+
+
+def near_pairs_child(keys: str, search: str) -> dict[str, Any]:
+    """In a fresh process: one near-pair search over saved hashes, timed; then its traced peak."""
+    import hashlib
+    import tracemalloc
+
+    from helpers.images import NEAR_DUPLICATE_BITS
+
+    hashes = np.load(keys)["phash"]
+    find = install_search(search)
+    start = time.perf_counter()
+    pairs = find(hashes, NEAR_DUPLICATE_BITS)
+    seconds = time.perf_counter() - start
+    found, digest = len(pairs), hashlib.sha256(pairs.astype(np.int64).tobytes()).hexdigest()
+    del pairs
+    tracemalloc.start()  # a second, traced search: what it allocates, without the interpreter
+    find(hashes, NEAR_DUPLICATE_BITS)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "seconds": round(seconds, 3),
+        "pairs": found,
+        "pairs_sha256": digest,
+        "traced_peak_mb": round(peak / 2**20, 2),
+    }
+
+
+def groups_child(keys: str) -> dict[str, Any]:
+    """In a fresh process: the split's duplicate_groups and assign_subsets over saved keys, timed."""
+    import pandas as pd
+
+    from helpers import split
+    from helpers.profiles import DEFAULT_SEED
+
+    saved = np.load(keys)
+    names = saved["names"].tolist()
+    start = time.perf_counter()
+    groups = split.duplicate_groups(saved["sha256"].tolist(), saved["phash"])
+    grouped = time.perf_counter()
+    frame = pd.DataFrame({"path": names, "label": [name.split("/")[0] for name in names]})
+    split.assign_subsets(frame, groups, split.DEFAULT_FRACTIONS, DEFAULT_SEED)
+    assigned = time.perf_counter()
+    sizes = np.bincount(groups)
+    return {
+        "groups_seconds": round(grouped - start, 3),
+        "assign_seconds": round(assigned - grouped, 3),
+        "groups": len(sizes),
+        "largest_group": int(sizes.max()),
+    }
+
+
+def measure_size(count: int, source: Path, scratch: Path, free: int) -> dict[str, Any]:
+    """Every measurement at one size, each in a fresh process: clean, the search alone, the split."""
+    keys = str(source / SCALE_KEYS)
+    estimate = matrix_bytes(count)
+    fits = 0 < estimate <= MATRIX_SHARE * free
+    row: dict[str, Any] = {"images": count, "matrix_gib": round(estimate / 2**30, 2)}
+    for search in WHEN if fits else ["near_pairs"]:
+        when = WHEN[search]
+        dest = scratch / f"clean-{count}-{when}"
+        print(f"  {count} images: clean with {search} ...", flush=True)
+        child = run_in_child(
+            "booktools.bench:clean_child", src=str(source), dest=str(dest), search=search
+        )
+        shutil.rmtree(dest, ignore_errors=True)
+        row[f"clean_{when}"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+        print(f"  {count} images: the near-pair step alone, {search} ...", flush=True)
+        child = run_in_child("booktools.bench:near_pairs_child", keys=keys, search=search)
+        row[f"search_{when}"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+    print(f"  {count} images: split.duplicate_groups and assign_subsets ...", flush=True)
+    child = run_in_child("booktools.bench:groups_child", keys=keys)
+    row["split"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+    if fits:
+        row["same_manifest"] = (
+            row["clean_before"]["manifest_sha256"] == row["clean_after"]["manifest_sha256"]
+        )
+        row["same_pairs"] = (
+            row["search_before"]["pairs_sha256"] == row["search_after"]["pairs_sha256"]
+        )
+    return row
+
+
+def growth_exponent(points: list[tuple[int, float]]) -> float | None:
+    """b in value = a N^b, by least squares on log value against log N (None below two sizes)."""
+    usable = [(n, value) for n, value in points if value and value > 0]
+    if len(usable) < 2:
+        return None
+    sizes, values = zip(*usable, strict=True)
+    return round(float(np.polyfit(np.log(sizes), np.log(values), 1)[0]), 2)
+
+
+# each curve: (part of a row, field, name in the table of exponents)
+SCALE_CURVES = (
+    ("clean_before", "seconds", "clean, all pairs (before): seconds"),
+    ("clean_before", "peak_rss_mb", "clean, all pairs (before): peak RSS"),
+    ("clean_after", "seconds", "clean, near_pairs (after): seconds"),
+    ("clean_after", "peak_rss_mb", "clean, near_pairs (after): peak RSS"),
+    ("search_before", "seconds", "all pairs alone: seconds"),
+    ("search_before", "peak_rss_mb", "all pairs alone: peak RSS"),
+    ("search_before", "traced_peak_mb", "all pairs alone: traced peak"),
+    ("search_after", "seconds", "near_pairs alone: seconds"),
+    ("search_after", "peak_rss_mb", "near_pairs alone: peak RSS"),
+    ("search_after", "traced_peak_mb", "near_pairs alone: traced peak"),
+    ("split", "groups_seconds", "split.duplicate_groups: seconds"),
+    ("split", "assign_seconds", "split.assign_subsets: seconds"),
+    ("split", "peak_rss_mb", "split, both: peak RSS"),
+)
+
+
+def scale_exponents(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """The fitted growth exponent of every curve, over the sizes where it was measured."""
+    return {
+        name: growth_exponent([(r["images"], r[part][field]) for r in rows if part in r])
+        for part, field, name in SCALE_CURVES
+    }
+
+
+def print_clean_table(rows: list[dict[str, Any]]) -> None:
+    """Clean's seconds and peak RSS before and after, its verdicts, and whether they agree."""
+    print(
+        f"\nclean (--min-side {SCALE_MIN_SIDE}), before (all pairs) and after (near_pairs):\n"
+        f"  {'images':>7} {'before s':>9} {'MB':>7} {'after s':>9} {'MB':>7}  {'manifests':10} "
+        "verdicts (after)"
+    )
+    for row in rows:
+        after = row["clean_after"]
+        if "clean_before" in row:
+            before = row["clean_before"]
+            then = f"{before['seconds']:>9.1f} {before['peak_rss_mb']:>7.0f}"
+            same = "identical" if row["same_manifest"] else "DIFFER"
+        else:
+            then, same = f"{'needs ~' + format(row['matrix_gib'], '.1f') + ' GiB':>17}", "-"
+        verdicts = ", ".join(f"{n} {reason}" for reason, n in after["verdicts"].items())
+        print(
+            f"  {row['images']:>7} {then} {after['seconds']:>9.1f} {after['peak_rss_mb']:>7.0f}"
+            f"  {same:10} {verdicts}"
+        )
+
+
+def print_search_table(rows: list[dict[str, Any]]) -> None:
+    """The near-pair step alone: seconds, peak RSS and traced peak of both searches."""
+    print(
+        "\nthe near-pair step alone, on the same files' perceptual hashes (6 bits):\n"
+        f"  {'images':>7} {'pairs':>7} {'all pairs s':>12} {'MB':>7} {'traced':>8} "
+        f"{'near_pairs s':>13} {'MB':>6} {'traced':>7}  same pairs"
+    )
+    for row in rows:
+        after = row["search_after"]
+        if "search_before" in row:
+            before = row["search_before"]
+            then = (
+                f"{before['seconds']:>12.2f} {before['peak_rss_mb']:>7.0f} "
+                f"{before['traced_peak_mb']:>8.0f}"
+            )
+            same = "yes" if row["same_pairs"] else "NO"
+        else:
+            then = f"{'skipped: needs ~' + format(row['matrix_gib'], '.1f') + ' GiB':>29}"
+            same = "-"
+        print(
+            f"  {row['images']:>7} {after['pairs']:>7} {then} {after['seconds']:>13.3f} "
+            f"{after['peak_rss_mb']:>6.0f} {after['traced_peak_mb']:>7.1f}  {same}"
+        )
+
+
+def print_split_table(rows: list[dict[str, Any]]) -> None:
+    """The split's grouping and assignment over the same keys."""
+    print(
+        "\nthe split's grouping and assignment (split.duplicate_groups, split.assign_subsets):\n"
+        f"  {'images':>7} {'groups s':>9} {'assign s':>9} {'MB':>6} {'groups':>7} {'largest':>8}"
+    )
+    for row in rows:
+        part = row["split"]
+        print(
+            f"  {row['images']:>7} {part['groups_seconds']:>9.2f} {part['assign_seconds']:>9.2f} "
+            f"{part['peak_rss_mb']:>6.0f} {part['groups']:>7} {part['largest_group']:>8}"
+        )
+
+
+def print_exponents(exponents: dict[str, float | None]) -> None:
+    """The fitted exponents, one curve a line."""
+    print("\ngrowth exponents b of a N^b (least squares on log-log, over the sizes measured):")
+    for name, value in exponents.items():
+        print(f"  {name:40} {'-' if value is None else format(value, '.2f'):>6}")
+
+
+def generation_line(generation: dict[str, Any]) -> str:
+    """How the faces came to be: drawn now or cached, and how fast the last drawing went."""
+    drawing = generation.get("drawing")
+    how = (
+        f"drawing {drawing['faces']} took {drawing['seconds']:.0f} s, "
+        f"{drawing['faces_per_second']:.0f} faces/s with {drawing['workers']} process(es)"
+        if drawing
+        else "drawing time not recorded"
+    )
+    return f"{generation['faces']} faces ({'drawn now' if generation['drawn_now'] else 'cached'}; {how})"
+
+
+@register(
+    "clean-scale",
+    "clean's seconds and peak memory from 1,000 to 100,000 images, its near-pair step before/after",
+    clean_scale_arguments,
+)
+def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    """How cleaning grows with the number of images, before and after the all-pairs step went.
+
+    N synthetic faces (helpers.synthetic.sample_faces: drawn at a web photo's size and JPEG
+    quality, squashed to 96 x 96 like the book's fresh samples), saved as JPEG in class folders
+    and cached in 1,000-face chunks, are cleaned by helpers.clean.clean(src, dest, min_side=64)
+    in a fresh process for each N: once as now (images.near_pairs, multi-index hashing) and, where
+    its estimated 9 N^2 bytes fit in half the free memory, once with the old all-pairs step
+    (images.near_pairs_by_matrix) in its place; the two manifests are compared byte for byte.
+    Then the near-pair step alone runs on the same files' perceptual hashes, each search in a
+    fresh process (its seconds, the process's peak RSS and, from a second traced run, what the
+    search itself allocated), and so do split.duplicate_groups and split.assign_subsets. The
+    growth exponent b of a N^b is fitted to each curve by least squares on log-log.
+    """
+    sizes = sorted(set(args.sizes))
+    if min(sizes) < 2 or args.workers < 1:
+        raise ValueError("--sizes must be at least 2 images each, --workers at least 1")
+    from helpers.store import scratch_dir
+
+    chunks, generation = ensure_scale_faces(profile, max(sizes), args.workers)
+    if not generation["drawn_now"]:  # all cached: keep the figures of the run that drew them
+        earlier = (load_result(profile, "clean-scale") or {}).get("generation", {})
+        if earlier.get("drawing") and earlier.get("faces", 0) >= generation["faces"]:
+            generation["drawing"] = earlier["drawing"]
+    free = available_memory()
+    scratch = scratch_dir(scale_folder(profile), ".clean-")
+    try:
+        rows = [
+            measure_size(n, ensure_scale_source(profile, chunks, n), scratch, free) for n in sizes
+        ]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    exponents = scale_exponents(rows)
+    print(
+        f"\nclean-scale, profile {profile.name}: {generation_line(generation)}; "
+        f"{SCALE_SIDE}x{SCALE_SIDE} JPEG (quality {SCALE_QUALITY}); every figure from a fresh "
+        f"process; the all-pairs step runs where 9 N^2 bytes fit in half the free memory "
+        f"({free / 2**30:.1f} GiB free)"
+    )
+    print_clean_table(rows)
+    print_search_table(rows)
+    print_split_table(rows)
+    print_exponents(exponents)
+    return {
+        "sizes": sizes,
+        "side": SCALE_SIDE,
+        "min_side": SCALE_MIN_SIDE,
+        "free_memory_gib": round(free / 2**30, 1),
+        "generation": generation,
+        "rows": rows,
+        "exponents": exponents,
+    }
+
+
 # --- fer: the FER-2013 importer on a generated 300 MB file ----------------------------------------
 
 
