@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.env import out_of_memory
 from helpers.profiles import PROFILES, Profile, get_profile
 from helpers.store import atomic_write_text
 
@@ -85,11 +86,17 @@ def load_result(profile: Profile, name: str) -> dict[str, Any] | None:
 
 CHILD_MARK = "@@bench-result@@ "
 RSS_MARK = "@@bench-maxrss@@ "
+MEMORY_MARK = "@@bench-memoryerror@@ "
+# a MemoryError in the child is one marked line for the parent to raise again, not a traceback
 CHILD_CODE = (
     "import importlib, json, sys\n"
     "import helpers\n"
     "module, name = sys.argv[1].split(':')\n"
-    "result = getattr(importlib.import_module(module), name)(**json.loads(sys.argv[2]))\n"
+    "try:\n"
+    "    result = getattr(importlib.import_module(module), name)(**json.loads(sys.argv[2]))\n"
+    "except MemoryError as error:\n"
+    f"    print({MEMORY_MARK!r} + ' '.join(str(error).split()), flush=True)\n"
+    "    sys.exit(1)\n"
     f"print({CHILD_MARK!r} + json.dumps(result), flush=True)\n"
 )
 # Linux carries a process's peak RSS across fork and exec, so a child started by this (large,
@@ -129,7 +136,9 @@ def marked(output: str, mark: str) -> str | None:
 def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs: Any) -> ChildRun:
     """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS.
 
-    `env` changes the child's environment (None as a value removes the variable).
+    `env` changes the child's environment (None as a value removes the variable). A MemoryError
+    in the child is raised here again, with the child's message; any other failure of the child
+    is a RuntimeError.
     """
     from helpers.paths import ROOT
 
@@ -148,6 +157,9 @@ def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs
     )
     seconds = time.perf_counter() - start
     found, maxrss = marked(result.stdout, CHILD_MARK), marked(result.stdout, RSS_MARK)
+    memory = marked(result.stdout, MEMORY_MARK)
+    if memory is not None:
+        raise MemoryError(f"{target} in its own process: {memory}" if memory else target)
     if result.returncode != 0 or found is None:
         raise RuntimeError(f"{target} failed in its own process (exit {result.returncode})")
     # no per-child rusage (Windows): report none rather than a wrong figure
@@ -1416,6 +1428,9 @@ def run_benchmark(name: str, profile: Profile, args: argparse.Namespace) -> bool
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {name}: {error}", file=sys.stderr)
         return False
+    except MemoryError as error:
+        print(f"error: {out_of_memory(f'running the benchmark {name}', error)}", file=sys.stderr)
+        return False
     result["benchmark_seconds"] = round(time.perf_counter() - start, 1)
     path = save_result(profile, name, result)
     print(f"  saved to {path} ({result['benchmark_seconds']:.0f} s)")
@@ -1453,7 +1468,7 @@ def main(argv: list[str] | None = None) -> int:
         f"the performance page shows the {perf.PAGE_PROFILE} profile's saved figures the next "
         "time the site is built (python -m booktools.book --no-execute)"
     )
-    if failed:
+    if failed and not args.name:  # one benchmark has said why already, in its one line
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 

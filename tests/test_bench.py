@@ -202,6 +202,36 @@ def test_run_in_child_says_which_call_failed() -> None:
         bench.run_in_child("booktools.perf:table", header=["a"])
 
 
+def test_run_in_child_raises_the_childs_memory_error_without_its_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # 2^57 float64 is 1 EiB, beyond any address space: the allocation fails however memory is set
+    with pytest.raises(MemoryError, match=r"^numpy:empty in its own process: Unable to allocate"):
+        bench.run_in_child("numpy:empty", shape=[2**57])
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_benchmark_out_of_memory_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = (
+        "Unable to allocate 74.5 GiB for an array with shape (100000, 100000) and data type uint64"
+    )
+
+    def exhausted(profile, count, workers):
+        raise MemoryError(f"booktools.bench:clean_child in its own process: {asked}")
+
+    monkeypatch.setattr(bench, "ensure_scale_faces", exhausted)
+    status = bench.main(["clean-scale", "--profile", "smoke", "--sizes", "10", "20"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.strip().splitlines() == [
+        "error: out of memory while running the benchmark clean-scale (booktools.bench:clean_child "
+        f"in its own process: {asked}): close other programs, or run it on fewer files or on a "
+        "machine with more memory"
+    ]
+
+
 def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) -> None:
     from PIL import Image
 
