@@ -526,11 +526,12 @@ SCALE_CHUNK = 1000  # faces drawn, and cached, per folder
 SCALE_QUALITY = 90
 SCALE_KEYS = "keys.npz"  # beside the class folders: each face's file, perceptual hash and SHA-256
 MATRIX_BYTES_PER_PAIR = 9  # the all-pairs step's peak: an N x N uint64 XOR, then its uint8 counts
-MATRIX_SHARE = (
-    0.5  # the all-pairs step runs where its estimate is at most this share of free memory
-)
+# the all-pairs step runs where its estimate is at most this share of the free memory
+MATRIX_SHARE = 0.5
 # the two near-pair searches: images.near_pairs_by_matrix (cleaning before) and near_pairs (after)
 WHEN = {"all pairs": "before", "near_pairs": "after"}
+# the module each kind of child imports: an idle process with it is the floor of its peak RSS
+IDLE_IMPORTS = {"clean": "helpers.clean", "search": "helpers.images", "split": "helpers.split"}
 
 
 def clean_scale_arguments(parser: argparse.ArgumentParser) -> None:
@@ -763,7 +764,31 @@ def groups_child(keys: str) -> dict[str, Any]:
     }
 
 
-def measure_size(count: int, source: Path, scratch: Path, free: int) -> dict[str, Any]:
+def idle_child(module: str) -> dict[str, Any]:
+    """In a fresh process: import a module and do nothing (the peak RSS of doing nothing)."""
+    import importlib
+
+    importlib.import_module(module)
+    return {}
+
+
+def idle_rss() -> dict[str, float]:
+    """The peak RSS (MB) of an idle process with each kind of child's imports."""
+    found = {}
+    for kind, module in IDLE_IMPORTS.items():
+        found[kind] = run_in_child("booktools.bench:idle_child", module=module).peak_rss_mb
+    return found
+
+
+def measured(child: ChildRun, idle: float) -> dict[str, Any]:
+    """A child's figures with its peak RSS, and how far that is above the idle process's."""
+    above = round(child.peak_rss_mb - idle, 1)
+    return {**child.result, "peak_rss_mb": child.peak_rss_mb, "above_idle_mb": above}
+
+
+def measure_size(
+    count: int, source: Path, scratch: Path, free: int, idle: dict[str, float]
+) -> dict[str, Any]:
     """Every measurement at one size, each in a fresh process: clean, the search alone, the split."""
     keys = str(source / SCALE_KEYS)
     estimate = matrix_bytes(count)
@@ -777,13 +802,13 @@ def measure_size(count: int, source: Path, scratch: Path, free: int) -> dict[str
             "booktools.bench:clean_child", src=str(source), dest=str(dest), search=search
         )
         shutil.rmtree(dest, ignore_errors=True)
-        row[f"clean_{when}"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+        row[f"clean_{when}"] = measured(child, idle["clean"])
         print(f"  {count} images: the near-pair step alone, {search} ...", flush=True)
         child = run_in_child("booktools.bench:near_pairs_child", keys=keys, search=search)
-        row[f"search_{when}"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+        row[f"search_{when}"] = measured(child, idle["search"])
     print(f"  {count} images: split.duplicate_groups and assign_subsets ...", flush=True)
     child = run_in_child("booktools.bench:groups_child", keys=keys)
-    row["split"] = {**child.result, "peak_rss_mb": child.peak_rss_mb}
+    row["split"] = measured(child, idle["split"])
     if fits:
         row["same_manifest"] = (
             row["clean_before"]["manifest_sha256"] == row["clean_after"]["manifest_sha256"]
@@ -791,6 +816,8 @@ def measure_size(count: int, source: Path, scratch: Path, free: int) -> dict[str
         row["same_pairs"] = (
             row["search_before"]["pairs_sha256"] == row["search_after"]["pairs_sha256"]
         )
+    if hasattr(os, "getloadavg"):
+        row["load_1min"] = round(os.getloadavg()[0], 2)  # other work slows a single run down
     return row
 
 
@@ -803,29 +830,35 @@ def growth_exponent(points: list[tuple[int, float]]) -> float | None:
     return round(float(np.polyfit(np.log(sizes), np.log(values), 1)[0]), 2)
 
 
-# each curve: (part of a row, field, name in the table of exponents)
-SCALE_CURVES = (
-    ("clean_before", "seconds", "clean, all pairs (before): seconds"),
-    ("clean_before", "peak_rss_mb", "clean, all pairs (before): peak RSS"),
-    ("clean_after", "seconds", "clean, near_pairs (after): seconds"),
-    ("clean_after", "peak_rss_mb", "clean, near_pairs (after): peak RSS"),
-    ("search_before", "seconds", "all pairs alone: seconds"),
-    ("search_before", "peak_rss_mb", "all pairs alone: peak RSS"),
-    ("search_before", "traced_peak_mb", "all pairs alone: traced peak"),
-    ("search_after", "seconds", "near_pairs alone: seconds"),
-    ("search_after", "peak_rss_mb", "near_pairs alone: peak RSS"),
-    ("search_after", "traced_peak_mb", "near_pairs alone: traced peak"),
-    ("split", "groups_seconds", "split.duplicate_groups: seconds"),
-    ("split", "assign_seconds", "split.assign_subsets: seconds"),
-    ("split", "peak_rss_mb", "split, both: peak RSS"),
+# the table of exponents: a line per step (its part of a row), a column per measure (its field)
+MEMORY = {"peak RSS": "peak_rss_mb", "above idle": "above_idle_mb"}
+SCALE_CURVES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("clean, all pairs (before)", "clean_before", {"seconds": "seconds", **MEMORY}),
+    ("clean, near_pairs (after)", "clean_after", {"seconds": "seconds", **MEMORY}),
+    (
+        "all pairs alone",
+        "search_before",
+        {"seconds": "seconds", **MEMORY, "traced": "traced_peak_mb"},
+    ),
+    (
+        "near_pairs alone",
+        "search_after",
+        {"seconds": "seconds", **MEMORY, "traced": "traced_peak_mb"},
+    ),
+    ("split.duplicate_groups", "split", {"seconds": "groups_seconds", **MEMORY}),
+    ("split.assign_subsets", "split", {"seconds": "assign_seconds"}),
 )
+EXPONENT_COLUMNS = ("seconds", "peak RSS", "above idle", "traced")
 
 
-def scale_exponents(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+def scale_exponents(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """The fitted growth exponent of every curve, over the sizes where it was measured."""
     return {
-        name: growth_exponent([(r["images"], r[part][field]) for r in rows if part in r])
-        for part, field, name in SCALE_CURVES
+        name: {
+            column: growth_exponent([(r["images"], r[part][field]) for r in rows if part in r])
+            for column, field in fields.items()
+        }
+        for name, part, fields in SCALE_CURVES
     }
 
 
@@ -890,11 +923,17 @@ def print_split_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
-def print_exponents(exponents: dict[str, float | None]) -> None:
-    """The fitted exponents, one curve a line."""
-    print("\ngrowth exponents b of a N^b (least squares on log-log, over the sizes measured):")
-    for name, value in exponents.items():
-        print(f"  {name:40} {'-' if value is None else format(value, '.2f'):>6}")
+def print_exponents(exponents: dict[str, dict[str, float | None]]) -> None:
+    """The fitted exponents: a line per step, a column per measure ('-': not measured or fitted)."""
+    print(
+        "\ngrowth exponents b of a N^b (least squares on log-log, over the sizes measured; "
+        "memory as the process's peak RSS, that minus an idle process's, and the search's "
+        "traced allocations):\n" + f"  {'':28}" + "".join(f"{c:>11}" for c in EXPONENT_COLUMNS)
+    )
+    for name, values in exponents.items():
+        cells = [values.get(column) for column in EXPONENT_COLUMNS]
+        shown = "".join(f"{'-' if v is None else format(v, '.2f'):>11}" for v in cells)
+        print(f"  {name:28}{shown}")
 
 
 def generation_line(generation: dict[str, Any]) -> str:
@@ -925,8 +964,10 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
     (images.near_pairs_by_matrix) in its place; the two manifests are compared byte for byte.
     Then the near-pair step alone runs on the same files' perceptual hashes, each search in a
     fresh process (its seconds, the process's peak RSS and, from a second traced run, what the
-    search itself allocated), and so do split.duplicate_groups and split.assign_subsets. The
-    growth exponent b of a N^b is fitted to each curve by least squares on log-log.
+    search itself allocated), and so do split.duplicate_groups and split.assign_subsets. An idle
+    process with each child's imports gives the floor of its peak RSS, since at small N the
+    interpreter and its libraries are most of it. The growth exponent b of a N^b is fitted to each
+    curve (time, peak RSS, peak RSS above idle, traced peak) by least squares on log-log.
     """
     sizes = sorted(set(args.sizes))
     if min(sizes) < 2 or args.workers < 1:
@@ -934,15 +975,17 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
     from helpers.store import scratch_dir
 
     chunks, generation = ensure_scale_faces(profile, max(sizes), args.workers)
-    if not generation["drawn_now"]:  # all cached: keep the figures of the run that drew them
+    if not generation["drawn_now"]:  # all cached: keep the figures of the last drawing
         earlier = (load_result(profile, "clean-scale") or {}).get("generation", {})
-        if earlier.get("drawing") and earlier.get("faces", 0) >= generation["faces"]:
+        if earlier.get("drawing"):
             generation["drawing"] = earlier["drawing"]
     free = available_memory()
+    idle = idle_rss()
     scratch = scratch_dir(scale_folder(profile), ".clean-")
     try:
         rows = [
-            measure_size(n, ensure_scale_source(profile, chunks, n), scratch, free) for n in sizes
+            measure_size(n, ensure_scale_source(profile, chunks, n), scratch, free, idle)
+            for n in sizes
         ]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -953,6 +996,16 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
         f"process; the all-pairs step runs where 9 N^2 bytes fit in half the free memory "
         f"({free / 2**30:.1f} GiB free)"
     )
+    print(
+        "peak RSS in MB; an idle process with the same imports: "
+        + ", ".join(f"{kind} {mb:.0f} MB" for kind, mb in idle.items())
+        + (
+            "; load average (1 min) after each size: "
+            + ", ".join(str(row["load_1min"]) for row in rows)
+            if all("load_1min" in row for row in rows)
+            else ""
+        )
+    )
     print_clean_table(rows)
     print_search_table(rows)
     print_split_table(rows)
@@ -962,6 +1015,7 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
         "side": SCALE_SIDE,
         "min_side": SCALE_MIN_SIDE,
         "free_memory_gib": round(free / 2**30, 1),
+        "idle_rss_mb": idle,
         "generation": generation,
         "rows": rows,
         "exponents": exponents,
