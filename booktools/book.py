@@ -13,6 +13,7 @@ _build/html; every other run's is _build/sites/<run>/_build/html.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -21,10 +22,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from booktools import kernel, site, system
+from helpers.env import out_of_memory
 from helpers.paths import BUILD, NOTEBOOKS, ROOT, ensure_dir, shown
 from helpers.profiles import (
     DEFAULT_PROFILE,
@@ -51,6 +54,15 @@ EXIT_INTERRUPTED = 130
 
 class BookError(RuntimeError):
     """A problem with the book's sources or a chapter's execution, told in one message."""
+
+
+@contextlib.contextmanager
+def memory_step(step: str) -> Iterator[None]:
+    """A MemoryError in the block becomes a BookError naming the step: one line, exit 1."""
+    try:
+        yield
+    except MemoryError as error:
+        raise BookError(out_of_memory(step, error)) from None
 
 
 @dataclass(frozen=True)
@@ -447,6 +459,9 @@ def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> di
         stop([r.process for r in running])
         names = ", ".join(r.chapter.stem for r in running) or "between chapters"
         raise KeyboardInterrupt(names) from None
+    except MemoryError:
+        stop([r.process for r in running])  # no chapter goes on without its runner
+        raise
     return timings
 
 
@@ -523,15 +538,18 @@ def run(
     if execute:
         count = jobs or default_jobs()
         start = time.perf_counter()
-        timings = execute_chapters(select(chapters, only), chosen, count)
+        selected = select(chapters, only)
+        with memory_step(f"running {len(selected)} chapter(s) of run {chosen.folder_name}"):
+            timings = execute_chapters(selected, chosen, count)
         save_timings(timings, chosen, count, time.perf_counter() - start)
         print_timings(timings)
     if build:
-        executed = site.check_run(chapters, run_folder(chosen), run_identity(chosen))
-        source_tree = site.stage(chosen, executed)
-        site.write_generated(source_tree / "book" / "generated", chosen, timings_path(chosen))
-        output = site_output(chosen)
-        site.build(source_tree, output)
+        with memory_step(f"building the site of run {chosen.folder_name}"):
+            executed = site.check_run(chapters, run_folder(chosen), run_identity(chosen))
+            source_tree = site.stage(chosen, executed)
+            site.write_generated(source_tree / "book" / "generated", chosen, timings_path(chosen))
+            output = site_output(chosen)
+            site.build(source_tree, output)
         print(f"\nsite built: {shown(output)}/index.html")
     return timings
 
@@ -572,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (BookError, site.SiteError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except MemoryError as error:  # outside the steps run() names: reading the chapters
+        print(f"error: {out_of_memory('preparing the book run', error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupted:
         print(f"\ninterrupted ({interrupted or 'between chapters'}): stopped", file=sys.stderr)

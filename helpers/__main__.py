@@ -8,10 +8,12 @@
                                                          with export.json (classes, preprocessing)
 
 A bad input (missing path, unsafe or corrupt archive, unusable folder) prints one line on
-stderr and exits with status 2; success prints a short summary and exits with 0.
+stderr and exits with status 2; running out of memory prints one line naming the step and exits
+with 1; success prints a short summary and exits with 0.
 
 To add a command: write `register_<name>(commands)`, which adds a sub-parser and sets
-`run=<function taking the parsed arguments and returning an exit status>`, and append it to
+`run=<function taking the parsed arguments and returning an exit status>` (and, optionally,
+`step=<function naming what the command does, for that one line>`), and append it to
 REGISTRATIONS.
 """
 
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK = 0
+EXIT_OUT_OF_MEMORY = 1
 EXIT_BAD_INPUT = 2
 # The errors a command reports as one line: bad paths and files (OSError: missing, not a folder,
 # no permission, disk full) and bad content (ValueError: unsafe or corrupt archive, no classes).
@@ -51,7 +54,7 @@ def register_extract(commands: Commands) -> None:
     )
     parser.add_argument("archive", type=Path, help="a .zip, .tar, .tar.gz, .tgz, ... file")
     parser.add_argument("dest", type=Path, help="folder to extract into (created if needed)")
-    parser.set_defaults(run=run_extract)
+    parser.set_defaults(run=run_extract, step=lambda args: f"extracting {args.archive}")
 
 
 def run_clean(args: argparse.Namespace) -> int:
@@ -64,6 +67,16 @@ def run_clean(args: argparse.Namespace) -> int:
     print(summarize(manifest).to_string())
     print(f"manifest: {args.dest / 'manifest.csv'}")
     return EXIT_OK
+
+
+def clean_step(args: argparse.Namespace) -> str:
+    """What `clean` was doing, for the out-of-memory line: 'cleaning 100000 files of SRC'."""
+    from helpers.clean import input_files
+
+    try:
+        return f"cleaning {len(input_files(args.src))} files of {args.src}"
+    except (OSError, ValueError):  # SRC cannot be listed: name it without a count
+        return f"cleaning {args.src}"
 
 
 def register_clean(commands: Commands) -> None:
@@ -89,7 +102,7 @@ def register_clean(commands: Commands) -> None:
         help=f"perceptual-hash bits within which two files are one picture "
         f"(default {NEAR_THRESHOLD})",
     )
-    parser.set_defaults(run=run_clean)
+    parser.set_defaults(run=run_clean, step=clean_step)
 
 
 def register_classify(commands: Commands) -> None:
@@ -104,7 +117,7 @@ def register_classify(commands: Commands) -> None:
         "gets one line on stderr; the others are still classified, and the exit status is 2.",
     )
     classify.add_arguments(parser)
-    parser.set_defaults(run=classify.run)
+    parser.set_defaults(run=classify.run, step=lambda args: f"classifying {len(args.images)} files")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -141,7 +154,7 @@ def register_export(commands: Commands) -> None:
     parser.add_argument("--profile", help="whose model (default: $BOOK_PROFILE or full)")
     parser.add_argument("--source", help="... and of which source (default: $BOOK_SOURCE)")
     parser.add_argument("dest", type=Path, help="folder for the files (created if needed)")
-    parser.set_defaults(run=run_export)
+    parser.set_defaults(run=run_export, step=lambda args: f"exporting the model to {args.dest}")
 
 
 REGISTRATIONS: list[Callable[[Commands], None]] = [
@@ -170,13 +183,20 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments, run the command, turn a user error into one line and exit 2."""
+    """Parse the arguments, run the command; a user error is one line and exit 2, no memory 1."""
+    from helpers.env import out_of_memory
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except USER_ERRORS as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError as error:
+        error.__traceback__ = None  # let go of the failed step's frames (and what they hold)
+        step = args.step(args) if hasattr(args, "step") else f"running {args.command}"
+        print(f"error: {out_of_memory(step, error)}", file=sys.stderr)
+        return EXIT_OUT_OF_MEMORY
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The setup every chapter runs first: quiet logs, one seed, one plot style."""
+"""The setup every chapter runs first: quiet logs, one seed, one plot style.
+
+Also the one line every command (python -m helpers, booktools.book, booktools.bench) prints when
+memory runs out: `out_of_memory`.
+"""
 
 from __future__ import annotations
 
@@ -99,6 +103,16 @@ class _QuietTensorFlow(importlib.abc.MetaPathFinder):
             return None
         spec.loader = _QuietLoader(spec.loader)
         return spec
+
+
+def out_of_memory(step: str, error: MemoryError) -> str:
+    """One line for a MemoryError: the step it stopped, what was asked for, what to do about it."""
+    asked = str(error).strip().splitlines()
+    detail = f" ({asked[0]})" if asked else ""
+    return (
+        f"out of memory while {step}{detail}: close other programs, or run it on fewer files "
+        "or on a machine with more memory"
+    )
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> int:

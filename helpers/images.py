@@ -277,8 +277,10 @@ def hamming(a: int, b: int) -> int:
 NEAR_DUPLICATE_BITS = 6
 _BANDS = 4  # multi-index hashing: the 64-bit hash as four 16-bit bands
 _BAND_BITS = 64 // _BANDS
+_BAND_VALUES = 1 << _BAND_BITS
 _MAX_MASKS = 200  # more probes per band than this, and comparing in blocks is faster
-_BLOCK = 2048  # rows compared at once by the blocked search: memory 8 x _BLOCK x N bytes
+_CANDIDATES = 1 << 20  # candidate pairs checked at once (about 60 MB of index arrays)
+_BLOCK_DISTANCES = 1 << 22  # distances the blocked search computes at once (about 40 MB)
 
 
 def hash_array(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -288,10 +290,31 @@ def hash_array(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.asarray([int(h) for h in hashes], dtype=np.uint64)
 
 
+def distance_matrix(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The N x N Hamming distances as uint8: 9 N^2 bytes at its peak (the XOR, then its counts)."""
+    values = hash_array(hashes)
+    return np.bitwise_count(values[:, None] ^ values[None, :])
+
+
 def pairwise_distances(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
     """Hamming distance of every pair i < j, in the order of np.triu_indices (for small sets)."""
     values = hash_array(hashes)
-    return np.bitwise_count(values[:, None] ^ values[None, :])[np.triu_indices(len(values), 1)]
+    return distance_matrix(values)[np.triu_indices(len(values), 1)]
+
+
+def near_pairs_by_matrix(
+    hashes: Sequence[int] | np.ndarray, max_bits: int = NEAR_DUPLICATE_BITS
+) -> np.ndarray:
+    """What near_pairs finds, the way cleaning once did: every distance at once (the reference).
+
+    The N x N distance matrix, thresholded, upper triangle: memory about 9 N^2 bytes, so 2.3 GB
+    at 16,000 hashes and 75 GB at 100,000. For tests and benchmarks; the book calls near_pairs.
+    """
+    values = hash_array(hashes)
+    if len(values) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    rows, cols = np.nonzero(np.triu(distance_matrix(values) <= max_bits, k=1))
+    return np.stack([rows, cols], axis=1).astype(np.int64)
 
 
 def _probes(bits: int, radius: int) -> np.ndarray:
@@ -304,17 +327,80 @@ def _probes(bits: int, radius: int) -> np.ndarray:
     return np.asarray(masks, dtype=np.int64)
 
 
+def _pair_codes(rows: np.ndarray, cols: np.ndarray, count: int) -> np.ndarray:
+    """Pairs (i, j) as the single numbers i * count + j, which sort and deduplicate fast."""
+    return rows.astype(np.int64) * count + cols
+
+
+def _pairs_from_codes(codes: list[np.ndarray], count: int) -> np.ndarray:
+    """The distinct pairs of some pair codes, as sorted (i, j) rows."""
+    if not codes:
+        return np.empty((0, 2), dtype=np.int64)
+    rows, cols = np.divmod(np.unique(np.concatenate(codes)), count)
+    return np.stack([rows, cols], axis=1)
+
+
 def _blocked_pairs(values: np.ndarray, max_bits: int) -> np.ndarray:
-    """Pairs within max_bits, comparing a block of rows with the rest at a time (memory O(N))."""
+    """Pairs within max_bits, comparing a few rows with all the others at a time (memory O(N))."""
+    count = len(values)
+    step = max(1, _BLOCK_DISTANCES // count)
     found = []
-    for start in range(0, len(values), _BLOCK):
-        block = values[start : start + _BLOCK]
-        distance = np.bitwise_count(block[:, None] ^ values[None, :])
+    for start in range(0, count, step):
+        distance = np.bitwise_count(values[start : start + step, None] ^ values[None, :])
         rows, cols = np.nonzero(distance <= max_bits)
         rows = rows + start
         keep = rows < cols
-        found.append(np.stack([rows[keep], cols[keep]], axis=1))
-    return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+        found.append(_pair_codes(rows[keep], cols[keep], count))
+    return _pairs_from_codes(found, count)
+
+
+def _band_keys(values: np.ndarray, band: int) -> np.ndarray:
+    """The 16 bits of band `band` of every hash, as int64."""
+    shifted = values >> np.uint64(band * _BAND_BITS)
+    return (shifted & np.uint64(_BAND_VALUES - 1)).astype(np.int64)
+
+
+def _band_index(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes in the order of their band key, and where each key's run starts in that order."""
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(keys[order], np.arange(_BAND_VALUES + 1))
+
+
+def _query_slices(counts: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of queries with at most about `budget` candidates each."""
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    cuts = np.searchsorted(ends, np.arange(budget, total, budget), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def _band_matches(
+    values: np.ndarray,
+    keys: np.ndarray,
+    index: tuple[np.ndarray, np.ndarray],
+    mask: int,
+    max_bits: int,
+) -> list[np.ndarray]:
+    """Codes of pairs i < j within max_bits whose band keys differ by exactly `mask`."""
+    count = len(values)
+    order, starts = index
+    query = keys ^ mask
+    low, counts = starts[query], starts[query + 1] - starts[query]
+    found = []
+    for first, last in _query_slices(counts, _CANDIDATES):
+        sizes = counts[first:last]
+        total = int(sizes.sum())
+        if total == 0:
+            continue
+        rows = np.repeat(np.arange(first, last), sizes)
+        offsets = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        cols = order[np.repeat(low[first:last], sizes) + offsets]
+        keep = rows < cols
+        rows, cols = rows[keep], cols[keep]
+        close = np.bitwise_count(values[rows] ^ values[cols]) <= max_bits
+        found.append(_pair_codes(rows[close], cols[close], count))
+    return found
 
 
 def near_pairs(
@@ -325,39 +411,48 @@ def near_pairs(
     Multi-index hashing: cut every hash into four 16-bit bands. Two hashes at most max_bits apart
     differ in at most max_bits // 4 bits of some band (if every band differed in more, the
     total would exceed max_bits). So each hash looks up, band by band, the hashes whose band
-    lies within that many bits of its own (a sorted index per band), and only those candidates
-    are compared in full. Candidates grow with N, not N squared, for hashes of different pictures;
-    a larger threshold, with too many probes per band, falls back to comparing blocks of rows.
+    lies within that many bits of its own (an index of each band's 65,536 values), and only those
+    candidates are compared in full, about a million at a time: memory grows with N and with the
+    number of pairs found, not with N squared. The number of candidates (the time) grows as N
+    squared over the band values in use: a few per hash at the book's sizes, more at 100,000
+    (`python -m booktools.bench clean-scale` measures both). A larger threshold, with too many
+    probes per band, compares a few rows with all the others at a time instead.
     """
     values = hash_array(hashes)
     if len(values) < 2 or max_bits < 0:  # a negative threshold: no two hashes are near
         return np.empty((0, 2), dtype=np.int64)
-    n = len(values)
     masks = _probes(_BAND_BITS, min(max_bits // _BANDS, _BAND_BITS))
     if len(masks) > _MAX_MASKS:
-        return np.unique(_blocked_pairs(values, max_bits), axis=0)
+        return _blocked_pairs(values, max_bits)
     found = []
-    rows_all = np.arange(n)
     for band in range(_BANDS):
-        keys = ((values >> np.uint64(band * _BAND_BITS)) & np.uint64(0xFFFF)).astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        for mask in masks:
-            query = keys ^ mask
-            low = np.searchsorted(ordered, query, side="left")
-            counts = np.searchsorted(ordered, query, side="right") - low
-            if not counts.any():
-                continue
-            rows = np.repeat(rows_all, counts)
-            starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
-            cols = order[starts + np.arange(len(rows))]
-            keep = rows < cols
-            rows, cols = rows[keep], cols[keep]
-            close = np.bitwise_count(values[rows] ^ values[cols]) <= max_bits
-            found.append(np.stack([rows[close], cols[close]], axis=1))
-    if not found:
+        keys = _band_keys(values, band)
+        index = _band_index(keys)
+        for mask in masks.tolist():
+            found += _band_matches(values, keys, index, mask, max_bits)
+    return _pairs_from_codes(found, len(values))
+
+
+def _hash_edges(hashes: Sequence[int], max_bits: int) -> np.ndarray:
+    """Edges joining files whose hashes are within max_bits: equal ones to the first, then near ones.
+
+    Equal hashes are joined through their first file (N - 1 edges for N copies, not N^2 / 2
+    pairs), and near_pairs searches the distinct values only.
+    """
+    values = hash_array(hashes)
+    if max_bits < 0:
         return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(found), axis=0)
+    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    copies = np.stack([first[inverse.ravel()], np.arange(len(values))], axis=1)
+    near = first[near_pairs(distinct, max_bits)].reshape(-1, 2)
+    return np.concatenate([near, copies[copies[:, 0] != copies[:, 1]]]).astype(np.int64)
+
+
+def _key_edges(exact_keys: Sequence[str]) -> np.ndarray:
+    """Edges joining every file to the first file with the same exact key."""
+    first_with: dict[str, int] = {}
+    same = [(first_with.setdefault(key, i), i) for i, key in enumerate(exact_keys)]
+    return np.asarray([p for p in same if p[0] != p[1]], dtype=np.int64).reshape(-1, 2)
 
 
 def duplicate_groups(
@@ -374,11 +469,7 @@ def duplicate_groups(
         raise ValueError(f"{n} content keys but {len(hashes)} perceptual hashes")
     if n == 0:
         return np.zeros(0, dtype=int)
-    pairs = [near_pairs(hashes, max_bits)]
-    first_with: dict[str, int] = {}
-    same = [(first_with.setdefault(key, i), i) for i, key in enumerate(exact_keys)]
-    pairs.append(np.asarray([p for p in same if p[0] != p[1]], dtype=np.int64).reshape(-1, 2))
-    edges = np.concatenate(pairs)
+    edges = np.concatenate([_hash_edges(hashes, max_bits), _key_edges(exact_keys)])
     graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     _, first = np.unique(labels, return_index=True)  # renumber by each group's first member

@@ -120,26 +120,38 @@ def subset_targets(count: int, fractions: Sequence[float]) -> np.ndarray:
     return targets
 
 
+def group_owners(frame: pd.DataFrame) -> pd.Series:
+    """Each group's class, by group id: the class of most of its files (on a tie, the first name).
+
+    A group that mixes classes (the same picture in both folders) belongs to its majority class.
+    """
+    counts = frame.groupby(["group", "label"]).size().rename("files").reset_index()
+    counts = counts.sort_values(
+        ["group", "files", "label"], ascending=[True, False, True], kind="stable"
+    )
+    return counts.drop_duplicates("group").set_index("group")["label"]
+
+
 def assign_subsets(
     frame: pd.DataFrame, groups: np.ndarray, fractions: Sequence[float], seed: int
 ) -> pd.Series:
     """Give whole duplicate groups to subsets, class by class, to hit each class's targets."""
     rng = np.random.default_rng(seed)
     frame = frame.assign(group=groups)
-    # a group that mixes classes (the same picture in both folders) belongs to its majority class
-    owner = frame.groupby("group")["label"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    owner = group_owners(frame)
     sizes = frame.groupby("group").size()
     subset_of_group: dict[int, str] = {}
     for label in sorted(owner.unique()):
         members = owner.index[owner == label].to_numpy()
         members = members[rng.permutation(len(members))]  # random order, then big groups first
         members = members[np.argsort(-sizes.loc[members].to_numpy(), kind="stable")]
-        targets = subset_targets(int(sizes.loc[members].sum()), fractions)
+        member_sizes = sizes.loc[members].to_numpy()
+        targets = subset_targets(int(member_sizes.sum()), fractions)
         filled = np.zeros(len(SUBSETS), dtype=int)
-        for group in members:
+        for group, size in zip(members.tolist(), member_sizes.tolist(), strict=True):
             index = int(np.argmax(targets - filled))
-            subset_of_group[int(group)] = SUBSETS[index]
-            filled[index] += int(sizes.loc[group])
+            subset_of_group[group] = SUBSETS[index]
+            filled[index] += size
     return frame["group"].map(subset_of_group).rename("subset")
 
 

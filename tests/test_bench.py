@@ -202,6 +202,36 @@ def test_run_in_child_says_which_call_failed() -> None:
         bench.run_in_child("booktools.perf:table", header=["a"])
 
 
+def test_run_in_child_raises_the_childs_memory_error_without_its_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # 2^57 float64 is 1 EiB, beyond any address space: the allocation fails however memory is set
+    with pytest.raises(MemoryError, match=r"^numpy:empty in its own process: Unable to allocate"):
+        bench.run_in_child("numpy:empty", shape=[2**57])
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_benchmark_out_of_memory_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = (
+        "Unable to allocate 74.5 GiB for an array with shape (100000, 100000) and data type uint64"
+    )
+
+    def exhausted(profile, count, workers):
+        raise MemoryError(f"booktools.bench:clean_child in its own process: {asked}")
+
+    monkeypatch.setattr(bench, "ensure_scale_faces", exhausted)
+    status = bench.main(["clean-scale", "--profile", "smoke", "--sizes", "10", "20"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.strip().splitlines() == [
+        "error: out of memory while running the benchmark clean-scale (booktools.bench:clean_child "
+        f"in its own process: {asked}): close other programs, or run it on fewer files or on a "
+        "machine with more memory"
+    ]
+
+
 def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -286,3 +316,55 @@ def test_streaming_children_iterate_every_image_each_pass(tmp_path: Path) -> Non
     assert cached["images"] == written["images"] == streamed["images"] == 11
     assert len(cached["epoch_seconds"]) == len(streamed["epoch_seconds"]) == 2
     assert written["shard_mb"] * 2**20 > 11 * 8 * 8 * 3  # the pixels, the keys, the index
+
+
+# --- clean-scale: faces drawn once, the children, the fitted exponents ---------------------------
+
+
+def test_growth_exponents_are_the_slopes_of_log_log_fits() -> None:
+    sizes = [1000, 4000, 16000, 64000]
+    assert bench.growth_exponent([(n, 3e-6 * n**1.5) for n in sizes]) == 1.5
+    assert bench.growth_exponent([(n, 2e-9 * n**2) for n in sizes]) == 2.0
+    assert bench.growth_exponent([(n, 7.0) for n in sizes]) == 0.0
+    assert bench.growth_exponent([(1000, 2.0)]) is None  # one size: no slope
+    assert bench.growth_exponent([(1000, 2.0), (4000, 0.0)]) is None  # nothing to fit a log to
+
+
+def test_the_all_pairs_estimate_is_the_matrix_and_its_counts() -> None:
+    # the figures: 16,000 images took 2,383 MB with the interpreter; 100,000 asked 74.5 GiB
+    assert bench.matrix_bytes(16_000) / 2**20 == pytest.approx(2197, abs=1)
+    assert bench.matrix_bytes(100_000) * 8 / 9 / 2**30 == pytest.approx(74.5, abs=0.05)
+    with pytest.raises(ValueError, match="unknown search"):
+        bench.install_search("every other pair")
+
+
+def test_clean_scale_draws_faces_once_and_its_children_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers import images
+    from helpers.profiles import get_profile
+
+    monkeypatch.setattr(bench, "SCALE_CHUNK", 6)
+    monkeypatch.setattr(bench, "scale_folder", lambda profile: tmp_path)
+    profile = get_profile("smoke")
+    chunks, made = bench.ensure_scale_faces(profile, 10, workers=1)
+    assert len(chunks) == 2 and made["drawn_now"] == 12 and made["drawing"]["faces"] == 12
+    assert bench.ensure_scale_faces(profile, 10, workers=1)[1]["drawn_now"] == 0  # cached
+    source = bench.ensure_scale_source(profile, chunks, 10)
+    keys = np.load(source / bench.SCALE_KEYS)
+    assert len(keys["phash"]) == 10 and len(list(source.rglob("*.jpg"))) == 10
+    for index, (name, saved) in enumerate(zip(keys["names"], keys["phash"], strict=True)):
+        link = source / str(name).split("/")[0] / f"{index:05d}.jpg"
+        assert images.perceptual_hash(images.load_rgb(link)) == int(saved)  # what clean sees
+    key_file = str(source / bench.SCALE_KEYS)
+    now = bench.clean_child(str(source), str(tmp_path / "now"), "near_pairs")
+    found = bench.near_pairs_child(key_file, "near_pairs")
+    split = bench.groups_child(key_file)
+    assert sum(now["verdicts"].values()) == 10
+    groups = images.duplicate_groups(keys["sha256"].tolist(), keys["phash"])
+    assert split["groups"] == len(set(groups.tolist())) and split["assign_seconds"] >= 0
+    monkeypatch.setattr(images, "near_pairs", images.near_pairs)  # undone after the test
+    before = bench.clean_child(str(source), str(tmp_path / "before"), "all pairs")
+    assert images.near_pairs is images.near_pairs_by_matrix  # the all-pairs child's search
+    assert before["manifest_sha256"] == now["manifest_sha256"]
+    assert bench.near_pairs_child(key_file, "all pairs")["pairs_sha256"] == found["pairs_sha256"]

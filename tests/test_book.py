@@ -231,6 +231,63 @@ def test_main_exits_non_zero_on_a_failing_chapter(
     assert (runs / "smoke" / "01_ok.ipynb").is_file()
 
 
+ASKED = "Unable to allocate 74.5 GiB for an array with shape (100000, 100000) and data type uint64"
+
+
+def one_book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cells: list[str]) -> None:
+    """The runner pointed at a book of one chapter, 01_only, with these cells."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_only.ipynb", cells)
+    monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(book, "TOC", write_toc(tmp_path / "_toc.yml", ["book/chapters/01_only"]))
+    monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
+
+
+def assert_out_of_memory(status: int, err: str, step: str) -> None:
+    """Exit 1 and one line naming the step and what was asked for, without a traceback."""
+    assert status == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: out of memory while {step} ({ASKED}): ")
+    assert "Traceback" not in err
+
+
+def test_out_of_memory_in_the_runner_stops_its_chapters_with_one_line(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one_book(tmp_path, monkeypatch, ["PROFILE = None", "import time; time.sleep(120)"])
+    started: list[book.Running] = []
+    start_chapter = book.start_chapter
+    monkeypatch.setattr(
+        book, "start_chapter", lambda *a, **k: started.append(start_chapter(*a, **k)) or started[-1]
+    )
+    polls = iter(range(100))
+
+    def runner_exhausted(running, chapters, profile):  # the runner's own loop, a few polls in
+        if next(polls) == 5:
+            raise MemoryError(ASKED)
+        return set()
+
+    monkeypatch.setattr(book, "newly_published", runner_exhausted)
+    status = book.main(["--profile", "smoke", "--no-build"])
+    assert_out_of_memory(status, capsys.readouterr().err, "running 1 chapter(s) of run smoke")
+    assert len(started) == 1 and started[0].process.poll() is not None  # not left running
+
+
+def test_out_of_memory_building_the_site_is_one_line(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one_book(tmp_path, monkeypatch, ["PROFILE = None"])
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError(ASKED)
+
+    monkeypatch.setattr(site, "check_run", exhausted)
+    status = book.main(["--profile", "smoke", "--no-execute"])
+    assert_out_of_memory(status, capsys.readouterr().err, "building the site of run smoke")
+
+
 def processes_in(folder: Path) -> list[int]:
     """Process ids whose working directory is inside folder (a kernel runs in its chapter's)."""
     found = []

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from helpers import clean as cleaning
-from helpers import pipeline, store
+from helpers import images, pipeline, store, synthetic
 from helpers.clean import MANIFEST_COLUMNS, CleanError, clean, folder_hashes, read_manifest
 from helpers.extract import UnsafeArchiveError
 
@@ -271,6 +271,99 @@ def test_near_threshold_zero_keeps_resized_copies(tmp_path: Path) -> None:
     )
     strict = clean(src, tmp_path / "strict", near_threshold=-1)
     assert (strict["status"] == "kept").all()
+
+
+# ------------------------------------------------------------------------- the near-pair search
+
+
+def all_pairs_search(monkeypatch, calls: list[int]) -> None:
+    """Make cleaning search near pairs the old way (the N x N matrix), counting its calls."""
+
+    def all_pairs(hashes, max_bits):
+        calls.append(len(hashes))
+        return images.near_pairs_by_matrix(hashes, max_bits)
+
+    monkeypatch.setattr(images, "near_pairs", all_pairs)
+
+
+@pytest.fixture(scope="module")
+def book_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """raw/<class>/ from the generator's downloads: faces, junk, exact, near and cross-class copies."""
+    root = tmp_path_factory.mktemp("book")
+    synthetic.generate_downloads(root / "downloads", 10, 7)
+    return pipeline.raw_from_zips(root / "downloads", root / "raw")
+
+
+def test_the_book_data_gets_the_same_verdicts_from_the_all_pairs_search(
+    book_raw: Path, tmp_path: Path, monkeypatch
+) -> None:
+    now = clean(book_raw, tmp_path / "now")
+    calls: list[int] = []
+    all_pairs_search(monkeypatch, calls)
+    before = clean(book_raw, tmp_path / "before")
+    assert calls and calls[0] > 10, "the second cleaning searched with the all-pairs reference"
+    assert {"exact duplicate", "near duplicate", "conflicting labels"} <= set(now["reason"])
+    pd.testing.assert_frame_equal(before, now)
+    assert folder_hashes(tmp_path / "before") == folder_hashes(tmp_path / "now")
+
+
+# 64-bit hashes given to seven pictures: a chain at exactly 6 bits (a ~ b ~ c, a and c 12 apart),
+# a cross-class pair at 6 bits within one band (d ~ e), f 7 bits from d, and g far from all
+def bits(*positions: int) -> int:
+    """A hash with the given bits set."""
+    return sum(1 << p for p in positions)
+
+
+B = bits(0, 1, 16, 17, 32, 48)  # 6 bits from 0, spread 2, 2, 1, 1 over the four bands
+D = bits(*range(8, 16), *range(24, 32), *range(40, 48))
+EDGE_HASHES = {
+    "happy/a.png": 0,
+    "happy/b.png": B,
+    "happy/c.png": B ^ bits(2, 3, 18, 19, 33, 49),  # 6 from b, 12 from a
+    "happy/d.png": D,
+    "sad/e.png": D ^ bits(*range(56, 62)),  # 6 from d, all in one band
+    "sad/f.png": D ^ bits(4, 5, 20, 21, 36, 52, 62),  # 7 from d
+    "sad/g.png": bits(*range(0, 64, 2)),  # 30 bits or more from every other: always kept
+}
+EDGE_SIZES = {  # distinct sizes, so the hash can be told by the decoded picture's shape
+    "happy/a.png": (110, 140),
+    "happy/b.png": (112, 142),
+    "happy/c.png": (130, 160),  # the largest of the chain: the one kept
+    "happy/d.png": (114, 144),
+    "sad/e.png": (116, 146),
+    "sad/f.png": (118, 148),
+    "sad/g.png": (120, 150),
+}
+NEAR, CONFLICT = "near duplicate", "conflicting labels"
+EDGE_VERDICTS = {
+    5: {},  # 6 bits apart is not near: every file kept
+    6: {"happy/a.png": NEAR, "happy/b.png": NEAR, "happy/d.png": CONFLICT, "sad/e.png": CONFLICT},
+    7: {"happy/a.png": NEAR, "happy/b.png": NEAR, **dict.fromkeys(
+        ["happy/d.png", "sad/e.png", "sad/f.png"], CONFLICT)},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("search", ["near_pairs", "all pairs"])
+@pytest.mark.parametrize("threshold", sorted(EDGE_VERDICTS))
+def test_hashes_at_the_threshold_and_chains_get_the_same_verdicts_either_way(
+    tmp_path: Path, monkeypatch, search: str, threshold: int
+) -> None:
+    assert images.hamming(EDGE_HASHES["happy/a.png"], EDGE_HASHES["happy/c.png"]) == 12
+    assert images.hamming(EDGE_HASHES["happy/d.png"], EDGE_HASHES["sad/f.png"]) == 7
+    src = tmp_path / "raw"
+    by_shape = {}
+    for index, (name, (height, width)) in enumerate(EDGE_SIZES.items()):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pattern(height, width, 40 + index)).save(src / name)
+        by_shape[(height, width)] = EDGE_HASHES[name]
+    monkeypatch.setattr(cleaning, "perceptual_hash", lambda rgb: by_shape[rgb.shape[:2]])
+    calls: list[int] = []
+    if search == "all pairs":
+        all_pairs_search(monkeypatch, calls)
+    manifest = clean(src, tmp_path / "clean", near_threshold=threshold)
+    assert calls or search == "near_pairs"
+    verdicts = dict(zip(manifest["source"], manifest["reason"], strict=True))
+    assert verdicts == {name: EDGE_VERDICTS[threshold].get(name, "") for name in EDGE_HASHES}
 
 
 # ------------------------------------------------------------------------- SRC untouched, re-runs

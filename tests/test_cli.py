@@ -193,3 +193,60 @@ def test_every_registered_command_is_in_the_parser() -> None:
     commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
     assert {"extract", "clean"} <= set(commands)
     assert len(REGISTRATIONS) == len(commands)
+
+
+# ------------------------------------------------------------------------- out of memory
+
+ASKED = "Unable to allocate 74.5 GiB for an array with shape (100000, 100000) and data type uint64"
+
+
+def assert_out_of_memory(status: int, err: str, *fragments: str) -> None:
+    """Exit 1, exactly one 'error: out of memory while ...' line on stderr, no traceback."""
+    assert status == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: out of memory while ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def exhausted(*args, **kwargs):
+    """Stand-in for a step that runs out of memory the way NumPy does."""
+    raise MemoryError(ASKED)
+
+
+def test_clean_out_of_memory_names_the_files_in_one_line(
+    src: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr("helpers.clean.clean", exhausted)
+    status, out, err = run_main(["clean", str(src), str(tmp_path / "c")], capsys)
+    assert_out_of_memory(status, err, f"cleaning 5 files of {src}", ASKED, "fewer files")
+    assert out == ""
+
+
+def test_out_of_memory_without_a_message_still_names_the_step(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    def bare(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("helpers.extract.safe_extract", bare)
+    archive = zip_of(tmp_path / "a.zip", {"x.jpg": b"1"})
+    status, _, err = run_main(["extract", str(archive), str(tmp_path / "o")], capsys)
+    assert_out_of_memory(status, err, f"extracting {archive}:")
+
+
+def test_out_of_memory_is_one_line_from_the_program_too(src: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "import helpers.clean\n"
+        "def exhausted(*args, **kwargs):\n"
+        f"    raise MemoryError({ASKED!r})\n"
+        "helpers.clean.clean = exhausted\n"
+        "from helpers.__main__ import main\n"
+        f"sys.exit(main(['clean', {str(src)!r}, {str(tmp_path / 'c')!r}]))\n"
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert_out_of_memory(done.returncode, done.stderr, "cleaning 5 files", ASKED)

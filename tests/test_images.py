@@ -316,13 +316,6 @@ def test_imghdr_what_does_not_know_a_cmyk_jpeg() -> None:
 # --- finding near pairs among many hashes -----------------------------------------------------------
 
 
-def brute_force_pairs(values: np.ndarray, max_bits: int) -> np.ndarray:
-    """Every pair i < j within max_bits, by comparing all of them (the reference)."""
-    distance = np.bitwise_count(values[:, None] ^ values[None, :])
-    rows, cols = np.nonzero(np.triu(distance <= max_bits, k=1))
-    return np.stack([rows, cols], axis=1)
-
-
 def clustered_hashes(seed: int, clusters: int = 60, copies: int = 4, noise: int = 5) -> np.ndarray:
     """Random 64-bit hashes, each with a few copies a few bits away (like resized pictures)."""
     rng = np.random.default_rng(seed)
@@ -342,15 +335,27 @@ def clustered_hashes(seed: int, clusters: int = 60, copies: int = 4, noise: int 
 def test_near_pairs_finds_exactly_the_pairs_all_pairs_would(max_bits: int) -> None:
     for seed in range(3):
         values = clustered_hashes(seed)
-        expected = brute_force_pairs(values, max_bits)
+        expected = images.near_pairs_by_matrix(values, max_bits)
         found = images.near_pairs(values, max_bits)
         np.testing.assert_array_equal(found, expected)
     assert images.near_pairs(values[:1], 6).shape == (0, 2)
 
 
+@pytest.mark.parametrize("max_bits", [6, 13])
+def test_near_pairs_in_small_steps_finds_the_same_pairs(monkeypatch, max_bits: int) -> None:
+    # a few candidates (or distances) at a time: the slicing of the queries must lose nothing
+    values = clustered_hashes(5)
+    expected = images.near_pairs(values, max_bits)
+    monkeypatch.setattr(images, "_CANDIDATES", 7)
+    monkeypatch.setattr(images, "_BLOCK_DISTANCES", 1000)
+    np.testing.assert_array_equal(images.near_pairs(values, max_bits), expected)
+    assert len(expected) > 0
+
+
 def test_near_pairs_takes_python_ints_up_to_64_bits() -> None:
     hashes = [0, 1, (1 << 64) - 1, (1 << 64) - 2, 1 << 40]
     np.testing.assert_array_equal(images.near_pairs(hashes, 1), [[0, 1], [0, 4], [2, 3]])
+    np.testing.assert_array_equal(images.near_pairs_by_matrix(hashes, 1), [[0, 1], [0, 4], [2, 3]])
     # pairs in np.triu_indices order: (0,1) (0,2) (0,3) (0,4) (1,2) (1,3) (1,4) (2,3) (2,4) (3,4)
     assert images.pairwise_distances(hashes).tolist() == [1, 64, 63, 1, 63, 64, 2, 1, 63, 62]
 
@@ -364,3 +369,49 @@ def test_duplicate_groups_join_chains_and_exact_keys() -> None:
     assert groups.tolist() == [0, 0, 0, 1, 2, 1]
     with pytest.raises(ValueError, match="2 content keys but 1 perceptual hashes"):
         images.duplicate_groups(["a", "b"], [0])
+
+
+def test_duplicate_groups_search_distinct_hashes_once(monkeypatch) -> None:
+    # 3,000 copies of one picture and two near ones: one group, found without 4.5 million pairs
+    hashes = [0b1011] * 3000 + [0b1000, 0xFFFF0000FFFF0000]
+    searched = []
+    real = images.near_pairs
+
+    def spy(values, max_bits):
+        searched.append(len(values))
+        return real(values, max_bits)
+
+    monkeypatch.setattr(images, "near_pairs", spy)
+    groups = images.duplicate_groups([str(i) for i in range(len(hashes))], hashes, max_bits=2)
+    assert searched == [3]
+    assert groups.tolist() == [0] * 3001 + [1]
+    # a negative threshold joins no hashes, not even equal ones; equal keys still join
+    apart = images.duplicate_groups(["a", "a", "b"], [5, 5, 5], max_bits=-1)
+    assert apart.tolist() == [0, 0, 1]
+
+
+def flips(distance: int, spread: str, rng: np.random.Generator) -> int:
+    """A mask of `distance` bits: in one band, dealt round the four bands, or anywhere."""
+    if spread == "one band":
+        positions = rng.choice(16, size=distance, replace=False) + 16 * int(rng.integers(4))
+    elif spread == "dealt":  # as even as can be: the case multi-index hashing just catches
+        positions = [16 * (k % 4) + k // 4 for k in range(distance)]
+    else:
+        positions = rng.choice(64, size=distance, replace=False)
+    return sum(1 << int(p) for p in positions)
+
+
+@pytest.mark.parametrize("max_bits", [0, 3, 4, 6, 7, 11, 12])
+def test_pairs_exactly_at_the_threshold_are_found_and_one_bit_more_are_not(max_bits: int) -> None:
+    rng = np.random.default_rng(max_bits)
+    hashes, at, beyond = [], [], []
+    for spread in ("one band", "dealt", "anywhere"):
+        for distance, where in ((max_bits, at), (max_bits + 1, beyond)):
+            base = int(rng.integers(0, 2**63)) * 2 + int(rng.integers(2))
+            where.append((len(hashes), len(hashes) + 1))
+            hashes += [base, base ^ flips(distance, spread, rng)]
+    found = {tuple(p) for p in images.near_pairs(hashes, max_bits).tolist()}
+    assert set(at) <= found and not set(beyond) & found
+    np.testing.assert_array_equal(
+        images.near_pairs(hashes, max_bits), images.near_pairs_by_matrix(hashes, max_bits)
+    )

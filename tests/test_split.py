@@ -100,6 +100,21 @@ def test_group_spanning_classes_stays_together(tmp_path: Path) -> None:
     assert shared["subset"].nunique() == 1
 
 
+def test_a_group_belongs_to_the_class_of_most_of_its_files_and_ties_go_to_the_first_name() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"label": rng.choice(["sad", "happy", "angry"], 3000), "group": rng.integers(0, 700, 3000)}
+    )
+    owners = split.group_owners(frame)
+    # the definition, group by group: the most frequent class, the first name among equals
+    by_definition = frame.groupby("group")["label"].agg(
+        lambda labels: labels.value_counts().sort_index().idxmax()
+    )
+    pd.testing.assert_series_equal(owners, by_definition, check_names=False)
+    tied = frame.groupby("group")["label"].agg(lambda labels: labels.value_counts().nunique())
+    assert (tied < frame.groupby("group")["label"].nunique()).any()  # the data holds ties
+
+
 @pytest.mark.parametrize(
     ("layout", "message"),
     [
