@@ -478,6 +478,124 @@ def plot_reliability(table: pd.DataFrame, positive_name: str):
     return fig
 
 
+def plot_reliability_curves(tables: dict[str, pd.DataFrame], positive_name: str):
+    """Several models' reliability curves on one diagram (bars: 95% interval of the observed share)."""
+
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+    for offset, (name, table) in enumerate(tables.items()):
+        used = table[table["count"] > 0]
+        shift = (offset - (len(tables) - 1) / 2) * 0.008  # side by side, so the bars do not hide
+        ax.errorbar(
+            used["mean predicted"] + shift, used["observed share"], marker="o", capsize=3,
+            yerr=[used["observed share"] - used["observed low"],
+                  used["observed high"] - used["observed share"]],
+            label=name,
+        )  # fmt: skip
+    ax.set(
+        title="Reliability diagram",
+        xlabel=f"Mean predicted P({positive_name}) in the bin",
+        ylabel=f"Observed share of {positive_name}",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def log_loss_per_image(y_true: np.ndarray, y_prob: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Each image's binary cross-entropy, probabilities clipped to [eps, 1 - eps] as Keras does."""
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    p = np.clip(y_prob.astype(np.float64), eps, 1 - eps)
+    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
+
+
+def calibration_bins(y_prob: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """The reliability bin of each probability (bins as reliability_table cuts them)."""
+    edges = np.linspace(0, 1, n_bins + 1)
+    return np.clip(np.digitize(np.asarray(y_prob), edges[1:-1], right=True), 0, n_bins - 1)
+
+
+def calibration_error(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> float:
+    """ECE straight from labels and probabilities: expected_calibration_error(reliability_table)."""
+    y_true, y_prob = _check_pair(y_true, y_prob)
+    index = np.arange(len(y_true))[None, :]
+    return float(_resampled_ece(y_true, y_prob, index, n_bins)[0])
+
+
+def _resampled_ece(
+    y_true: np.ndarray, y_prob: np.ndarray, index: np.ndarray, n_bins: int
+) -> np.ndarray:
+    """ECE on each row of `index` (resamples of the images): sum over bins of |sum p - sum y| / n."""
+    bins = calibration_bins(y_prob, n_bins)
+    rows = np.repeat(np.arange(len(index)), index.shape[1])
+    chosen = index.reshape(-1)
+    flat = rows * n_bins + bins[chosen]  # one (resample, bin) cell per drawn image
+    size = len(index) * n_bins
+    gap = np.bincount(flat, weights=y_prob[chosen] - y_true[chosen], minlength=size)
+    return np.abs(gap.reshape(len(index), n_bins)).sum(axis=1) / index.shape[1]
+
+
+SCORES = ("accuracy", "log loss", "ECE")
+
+
+def paired_bootstrap(
+    y_true: np.ndarray, y_probs: np.ndarray, n_boot: int = 2000, seed: int = 0, n_bins: int = 10
+) -> dict[str, np.ndarray]:
+    """Accuracy, log loss and ECE of every model on the same resamples of the images.
+
+    `y_probs` holds one row of probabilities per model. The answer maps each score to an array
+    (n_boot, models): row b is every model scored on resample b, the same images for all, so a
+    difference between two columns is a paired bootstrap of the difference. Seeded.
+    """
+    y_true = np.asarray(y_true).reshape(-1)
+    y_probs = np.atleast_2d(np.asarray(y_probs, dtype=np.float64))
+    if y_probs.shape[1] != len(y_true) or len(y_true) == 0:
+        raise ValueError(
+            f"need one row of {len(y_true)} probabilities per model, got {y_probs.shape}"
+        )
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    index = np.random.default_rng(seed).integers(0, len(y_true), size=(n_boot, len(y_true)))
+    scores = {name: np.empty((n_boot, len(y_probs))) for name in SCORES}
+    for column, y_prob in enumerate(y_probs):
+        correct = (to_labels(y_prob) == y_true).astype(np.float64)
+        scores["accuracy"][:, column] = correct[index].mean(axis=1)
+        scores["log loss"][:, column] = log_loss_per_image(y_true, y_prob)[index].mean(axis=1)
+        scores["ECE"][:, column] = _resampled_ece(y_true, y_prob, index, n_bins)
+    return scores
+
+
+def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of bootstrap values (the middle `confidence` share of them)."""
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(np.asarray(values, dtype=np.float64), [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def plot_interval_panels(table: pd.DataFrame, scores: Sequence[str], title: str):
+    """One panel per score: each row's value with its 95% interval (columns 'S', 'S low', 'S high')."""
+
+    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 0.45 * len(table) + 1.8),
+                             sharey=True, squeeze=False)  # fmt: skip
+    positions = np.arange(len(table))
+    for ax, score in zip(axes[0], scores, strict=True):
+        values = table[score].to_numpy(dtype=float)
+        ax.errorbar(
+            values, positions, fmt="o", capsize=4,
+            xerr=[values - table[f"{score} low"].to_numpy(dtype=float),
+                  table[f"{score} high"].to_numpy(dtype=float) - values],
+        )  # fmt: skip
+        ax.set(xlabel=f"{score} (95% interval)", title=score)
+    axes[0][0].set_yticks(positions, labels=list(table.index))
+    axes[0][0].invert_yaxis()
+    axes[0][0].set_ylabel("model")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 # --- fine-grained sentiment ------------------------------------------------------------------
 
 

@@ -262,3 +262,76 @@ def test_confusion_plot_puts_the_wrongly_labelled_twin_first():
     assert [t.get_text() for t in left.get_xticklabels()] == ["dogs", "cats"]
     assert [t.get_text() for t in right.get_xticklabels()] == ["cats", "dogs"]
     assert [t.get_text() for t in left.texts] == [t.get_text() for t in right.texts]  # same counts
+
+
+# --- the ensemble chapter's scores and paired bootstrap ----------------------------------------
+
+
+def test_calibration_error_matches_the_reliability_table():
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 2, 300)
+    y_prob = np.clip(0.3 * y_true + 0.7 * rng.random(300), 0, 1)
+    for bins in (5, 10):
+        table = evaluate.reliability_table(y_true, y_prob, n_bins=bins)
+        expected = evaluate.expected_calibration_error(table)
+        assert evaluate.calibration_error(y_true, y_prob, n_bins=bins) == pytest.approx(expected)
+    assert evaluate.calibration_error([1, 0], [1.0, 0.0]) == pytest.approx(0.0)
+
+
+def test_log_loss_per_image_matches_scikit_learn():
+    from sklearn.metrics import log_loss
+
+    losses = evaluate.log_loss_per_image(Y_TRUE, Y_PROB)
+    assert losses.shape == Y_TRUE.shape
+    assert losses.mean() == pytest.approx(log_loss(Y_TRUE, Y_PROB))
+    assert np.isfinite(evaluate.log_loss_per_image([1, 0], [0.0, 1.0])).all()  # clipped
+
+
+def test_paired_bootstrap_scores_every_model_on_the_same_resamples():
+    rng = np.random.default_rng(6)
+    y_true = rng.integers(0, 2, 80)
+    first = np.clip(0.4 * y_true + 0.6 * rng.random(80), 0, 1)
+    probs = np.stack([first, first, 1 - first])
+    scores = evaluate.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
+    assert set(scores) == set(evaluate.SCORES)
+    for values in scores.values():
+        assert values.shape == (300, 3)
+        assert np.array_equal(values[:, 0], values[:, 1])  # the same model, the same resamples
+    # a model's resampled scores centre on its score on all images
+    assert scores["accuracy"][:, 0].mean() == pytest.approx(
+        np.mean(evaluate.to_labels(first) == y_true), abs=0.02
+    )
+    losses = evaluate.log_loss_per_image(y_true, first)
+    assert scores["log loss"][:, 0].mean() == pytest.approx(losses.mean(), abs=0.03)
+    again = evaluate.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
+    assert np.array_equal(again["ECE"], scores["ECE"])  # seeded
+    # each resample's ECE is the reliability table's on those images
+    index = np.random.default_rng(2).integers(0, 80, size=(300, 80))
+    table = evaluate.reliability_table(y_true[index[7]], first[index[7]], n_bins=5)
+    assert scores["ECE"][7, 0] == pytest.approx(evaluate.expected_calibration_error(table))
+
+
+def test_paired_bootstrap_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="one row"):
+        evaluate.paired_bootstrap(Y_TRUE, np.zeros((2, 3)))
+
+
+def test_percentile_interval_is_the_middle_share():
+    low, high = evaluate.percentile_interval(np.arange(1001))
+    assert (low, high) == pytest.approx((25, 975))
+
+
+def test_interval_and_reliability_figures_have_titles_and_labels():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    table = pd.DataFrame({"accuracy": [0.8, 0.9], "accuracy low": [0.7, 0.8],
+                          "accuracy high": [0.9, 0.95]}, index=["a", "b"])  # fmt: skip
+    figure = evaluate.plot_interval_panels(table, ["accuracy"], "Scores")
+    assert figure.axes[0].get_xlabel() and figure.axes[0].get_title()
+    tables = {name: evaluate.reliability_table(Y_TRUE, Y_PROB, n_bins=5) for name in ("a", "b")}
+    figure = evaluate.plot_reliability_curves(tables, "sad")
+    axis = figure.axes[0]
+    assert axis.get_title() and axis.get_xlabel() and axis.get_ylabel()
+    assert len(axis.get_legend().get_texts()) == 3
+    plt.close("all")
