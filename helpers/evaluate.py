@@ -574,19 +574,26 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
     return float(low), float(high)
 
 
-def plot_interval_panels(table: pd.DataFrame, scores: Sequence[str], title: str):
-    """One panel per score: each row's value with its 95% interval (columns 'S', 'S low', 'S high')."""
+def plot_interval_panels(
+    table: pd.DataFrame, scores: Sequence[str], title: str, highlight: str | None = None
+):
+    """One panel per score: each row's value with its 95% interval (columns 'S', 'S low', 'S high').
+
+    The row named `highlight` (e.g. the ensemble) is drawn in a second colour.
+    """
 
     fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 0.45 * len(table) + 1.8),
                              sharey=True, squeeze=False)  # fmt: skip
     positions = np.arange(len(table))
     for ax, score in zip(axes[0], scores, strict=True):
         values = table[score].to_numpy(dtype=float)
-        ax.errorbar(
-            values, positions, fmt="o", capsize=4,
-            xerr=[values - table[f"{score} low"].to_numpy(dtype=float),
-                  table[f"{score} high"].to_numpy(dtype=float) - values],
-        )  # fmt: skip
+        below = values - table[f"{score} low"].to_numpy(dtype=float)
+        above = table[f"{score} high"].to_numpy(dtype=float) - values
+        marked = np.array([str(name) == highlight for name in table.index])
+        for chosen, colour in ((~marked, "C0"), (marked, "C1")):
+            if chosen.any():
+                ax.errorbar(values[chosen], positions[chosen], fmt="o", capsize=4, color=colour,
+                            xerr=[below[chosen], above[chosen]])  # fmt: skip
         ax.set(xlabel=f"{score} (95% interval)", title=score)
     axes[0][0].set_yticks(positions, labels=list(table.index))
     axes[0][0].invert_yaxis()

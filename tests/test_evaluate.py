@@ -327,7 +327,8 @@ def test_interval_and_reliability_figures_have_titles_and_labels():
 
     table = pd.DataFrame({"accuracy": [0.8, 0.9], "accuracy low": [0.7, 0.8],
                           "accuracy high": [0.9, 0.95]}, index=["a", "b"])  # fmt: skip
-    figure = evaluate.plot_interval_panels(table, ["accuracy"], "Scores")
+    figure = evaluate.plot_interval_panels(table, ["accuracy"], "Scores", highlight="b")
+    assert len(figure.axes[0].lines) >= 2  # the highlighted row is drawn apart
     assert figure.axes[0].get_xlabel() and figure.axes[0].get_title()
     tables = {name: evaluate.reliability_table(Y_TRUE, Y_PROB, n_bins=5) for name in ("a", "b")}
     figure = evaluate.plot_reliability_curves(tables, "sad")
