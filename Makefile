@@ -31,11 +31,12 @@ BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(O
 
 install: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@$(SYSTEM) provide book
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check $(UV)
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --require-hashes -r requirements-nodeps.txt
 	@$(PY) -m booktools.kernel >/dev/null
 	@touch $(STAMP)
 
