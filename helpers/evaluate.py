@@ -394,7 +394,7 @@ def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) 
     """Per probability bin: count, mean predicted, observed share of label 1 and its Wilson interval."""
     y_true, y_prob = _check_pair(y_true, y_prob)
     edges = np.linspace(0, 1, n_bins + 1)
-    bins = np.clip(np.digitize(y_prob, edges[1:-1], right=True), 0, n_bins - 1)
+    bins = calibration_bins(y_prob, n_bins)
     rows = []
     for b in range(n_bins):
         inside = bins == b
@@ -512,7 +512,7 @@ def log_loss_per_image(y_true: np.ndarray, y_prob: np.ndarray, eps: float = 1e-7
 
 
 def calibration_bins(y_prob: np.ndarray, n_bins: int = 10) -> np.ndarray:
-    """The reliability bin of each probability (bins as reliability_table cuts them)."""
+    """The reliability bin of each probability: n_bins equal bins of [0, 1], right edges closed."""
     edges = np.linspace(0, 1, n_bins + 1)
     return np.clip(np.digitize(np.asarray(y_prob), edges[1:-1], right=True), 0, n_bins - 1)
 
