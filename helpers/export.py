@@ -8,7 +8,6 @@ the ONNX file and the card.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import warnings
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import classify
+from helpers import classify, store
 from helpers.store import atomic_save, atomic_write_text
 
 ONNX_FILE = "model.onnx"
@@ -123,15 +122,6 @@ def parity(path: Path, keras_probabilities: np.ndarray, batch: np.ndarray) -> Pa
                   path.stat().st_size / 1e6)  # fmt: skip
 
 
-def sha256(path: Path) -> str:
-    """The hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_card(
     folder: Path, card: classify.ModelCard, onnx_input: str, metrics: dict | None
 ) -> Path:
@@ -150,7 +140,10 @@ def write_card(
         "trained": card.trained,
         "test_metrics": metrics,
         "files": {
-            name: {"sha256": sha256(folder / name), "bytes": (folder / name).stat().st_size}
+            name: {
+                "sha256": store.file_sha256(folder / name),
+                "bytes": (folder / name).stat().st_size,
+            }
             for name in (ONNX_FILE, TFLITE_FILE)
         },  # fmt: skip
     }

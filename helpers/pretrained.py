@@ -11,12 +11,13 @@ network's blocks, and the nested stratified subsets of a learning curve.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from helpers import store
 
 DISTRIBUTION = "fer"
 VERSION = "25.10.3"  # the version requirements-nodeps.txt pins
@@ -52,21 +53,12 @@ def fer_model_path() -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_model_file(path: Path, expected: str = MODEL_SHA256) -> str:
     """The file's SHA-256 when it is the pinned one; a one-line ValueError when it changed."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file: {INSTALL_HINT}")
-    found = sha256_of(path)
+    found = store.file_sha256(path)
     if found != expected:
         raise ValueError(
             f"{path}: SHA-256 {found[:16]}..., not the pinned {expected[:16]}...: the file "

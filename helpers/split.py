@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers import store
 from helpers.images import duplicate_groups
 from helpers.paths import shown
 from helpers.profiles import DEFAULT_SEED
@@ -90,7 +91,7 @@ KeyFunction = Callable[[Path, pd.DataFrame], tuple[list[str], list[int]]]
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes: the key that finds exact duplicates."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return store.file_sha256(path)
 
 
 def content_keys(clean_dir: Path, frame: pd.DataFrame) -> tuple[list[str], list[int]]:

@@ -183,6 +183,15 @@ def publish(staging: Path, final: Path) -> None:
 # --- building a folder once -----------------------------------------------------------------------
 
 
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, read in chunks (a model file, an export, an image)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def files_digest(files: Iterable[Path], root: Path) -> str:
     """SHA-256 over each file's path (relative to root), size and modification time.
 

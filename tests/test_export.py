@@ -10,7 +10,7 @@ import pytest
 from test_classify import write_card
 from tiny_models import averaging_model
 
-from helpers import export
+from helpers import export, store
 from helpers.__main__ import main as command_line
 
 
@@ -67,7 +67,7 @@ def test_the_card_names_the_classes_and_vouches_for_each_file(exported: dict[str
     assert card["input_shape"] == [64, 64, 3] and card["min_side"] == 8
     assert card["onnx_input_name"] == export.OnnxModel(exported[export.ONNX_FILE]).input_name
     for name in (export.ONNX_FILE, export.TFLITE_FILE):
-        assert card["files"][name]["sha256"] == export.sha256(exported[name])
+        assert card["files"][name]["sha256"] == store.file_sha256(exported[name])
     assert "bilinear" in card["preprocessing"] and card["test_metrics"] is None
 
 
