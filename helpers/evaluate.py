@@ -451,37 +451,23 @@ def read_reliability(table: pd.DataFrame, positive_name: str) -> str:
 
 def plot_reliability(table: pd.DataFrame, positive_name: str):
     """Reliability diagram: observed share against mean predicted probability per bin."""
-
-    used = table[table["count"] > 0]
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
-    below = used["observed share"] - used["observed low"]
-    above = used["observed high"] - used["observed share"]
-    ax.errorbar(
-        used["mean predicted"], used["observed share"], yerr=[below, above], marker="o",
-        capsize=3, label="model (bars: 95% interval of the observed share)",
-    )  # fmt: skip
-    for _, row in used.iterrows():
+    label = "model (bars: 95% interval of the observed share)"
+    fig = plot_reliability_curves({label: table}, positive_name, figsize=(5, 5))
+    ax = fig.axes[0]
+    for _, row in table[table["count"] > 0].iterrows():
         ax.annotate(
             f"n={int(row['count'])}", (row["mean predicted"], row["observed share"]),
             textcoords="offset points", xytext=(4, -10), fontsize=7,
         )  # fmt: skip
-    ax.set(
-        title="Reliability diagram",
-        xlabel=f"Mean predicted P({positive_name}) in the bin",
-        ylabel=f"Observed share of {positive_name}",
-        xlim=(0, 1),
-        ylim=(0, 1),
-    )
-    ax.legend(loc="upper left")
-    fig.tight_layout()
     return fig
 
 
-def plot_reliability_curves(tables: dict[str, pd.DataFrame], positive_name: str):
+def plot_reliability_curves(
+    tables: dict[str, pd.DataFrame], positive_name: str, figsize: tuple[float, float] = (5.5, 5.5)
+):
     """Several models' reliability curves on one diagram (bars: 95% interval of the observed share)."""
 
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig, ax = plt.subplots(figsize=figsize)
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
     for offset, (name, table) in enumerate(tables.items()):
         used = table[table["count"] > 0]
