@@ -75,6 +75,7 @@ class Chapter:
     expected_seconds: float = (
         0.0  # a scheduling hint (longest first) until this machine has timings
     )
+    several_classes: bool = False  # reads a folder source of more than two classes (chapter 13)
 
     @property
     def waits_for(self) -> tuple[str, ...]:
@@ -112,7 +113,8 @@ def discover_chapters(folder: Path | None = None) -> list[Chapter]:
             after = meta.get("after")
             waits = None if after is None else tuple(_dependency(item) for item in after)
             hint = float(meta.get("expected_seconds", 0) or 0)
-            chapters.append(Chapter(match.group(1), path, waits, hint))
+            several = bool(meta.get("several_classes", False))
+            chapters.append(Chapter(match.group(1), path, waits, hint, several))
     return chapters
 
 
@@ -515,6 +517,26 @@ def site_output(profile: Profile) -> Path:
     return BUILD / "html" if is_default(profile) else site.sites_folder(profile) / "_build" / "html"
 
 
+def checked_source(name: str, source: str | None, selected: list[Chapter], build: bool) -> Profile:
+    """The run's profile; a source of more than two classes only for chapters that read one."""
+    several = not build and all(chapter.several_classes for chapter in selected)
+    try:
+        return get_profile(name, source, several_classes=several)
+    except (OSError, ValueError) as error:
+        readers = [c.number for c in selected if c.several_classes] or ["13"]
+        hint = ""
+        if not several and source is not None:
+            try:
+                get_profile(name, source, several_classes=True)
+                hint = (
+                    f"; only chapter {', '.join(readers)} reads more than two classes: run it "
+                    f"alone with --only {' '.join(readers)} --no-build"
+                )
+            except (OSError, ValueError):
+                pass
+        raise BookError(f"bad source: {error}{hint}") from None
+
+
 def run(
     profile_choice: str | None = None,
     only: list[str] | None = None,
@@ -525,20 +547,17 @@ def run(
 ) -> dict[str, float]:
     """Execute the chosen chapters, then build the site from this run's chapters; return timings."""
     name = profile_name(profile_choice)
-    try:
-        chosen = get_profile(name, source)
-    except (OSError, ValueError) as error:
-        raise BookError(f"bad source: {error}") from None
+    chapters = discover_chapters()
+    check_chapters(chapters)
+    selected = select(chapters, only) if execute else chapters
+    chosen = checked_source(name, source, selected, build)
     lacking = system.missing("book")
     if lacking:
         raise BookError(system.advice(lacking))
-    chapters = discover_chapters()
-    check_chapters(chapters)
     timings: dict[str, float] = {}
     if execute:
         count = jobs or default_jobs()
         start = time.perf_counter()
-        selected = select(chapters, only)
         with memory_step(f"running {len(selected)} chapter(s) of run {chosen.folder_name}"):
             timings = execute_chapters(selected, chosen, count)
         save_timings(timings, chosen, count, time.perf_counter() - start)

@@ -100,7 +100,8 @@ def execute(
 
     failed = out.parent / "failed" / out.name
     failed.parent.mkdir(parents=True, exist_ok=True)
-    chosen = get_profile(profile_name, source)
+    # the runner checked the source against the chapters it runs; here only its kind matters
+    chosen = get_profile(profile_name, source, several_classes=True)
     if not chosen.generated:  # the answer-key section is replaced before the chapter runs
         stripped = failed.with_name(f".{failed.stem}.input.ipynb")
         atomic_write_text(

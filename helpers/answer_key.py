@@ -1,8 +1,8 @@
 """The generator's answer key: what the synthetic data set knows that no photo collection does.
 
 The book's generator (helpers.synthetic) records, in data/P/downloads/faces.csv, what each file
-really is: its kind of junk, each face's true valence and expression, whether its label was
-deliberately flipped, and where its mouth, brows and face are. It can also draw fresh faces on
+really is: its kind of junk, each face's true valence and expression, whether the annotator
+labelled it wrongly, and where its mouth, brows and face are. It can also draw fresh faces on
 demand. Every check a chapter makes against that truth goes through this module, and each
 chapter gathers those checks in one section, marked (its cells tagged `answer-key`): for another
 source the runner replaces that section with one line, and in Jupyter `open_key` returns None, so
@@ -29,6 +29,7 @@ FRESH_SEED_OFFSET = 6_000_000  # chapter 6: the fresh sample that checks the tes
 SALIENCY_SEED_OFFSET = 7_000_000  # chapter 7: saliency against the landmark boxes
 PERSONAL_SEED_OFFSET = 6_000_001  # chapter 6: "personal" faces of chosen valences
 APPENDIX_SEED_OFFSET = 9_000_000  # the appendix's one unseen face
+MOUTH_TEST_SEED_OFFSET = 6_500_000  # chapters 6 and 7: the same faces with the mouth changed
 FRESH_DRAW_SIZE = 256  # fresh faces are drawn this big, then resized to the model's input
 # what a correct cleaner does with each kind of junk the generator plants (chapter 1)
 EXPECTED_REASONS: dict[str, str] = {
@@ -214,9 +215,42 @@ def score_fresh_sample(
             "label": sample.labels,
             "true_label": sample.true_labels,
             "valence": sample.valence,
+            **sample.variants(),
             "probability": probability,
         }
     )
+
+
+# The four versions of every face in mouth_versions: (mouth's curve, teeth shown)
+MOUTH_VERSIONS: tuple[tuple[str, bool], ...] = (
+    ("up", True), ("up", False), ("down", True), ("down", False)
+)  # fmt: skip
+
+
+def mouth_versions(
+    n: int, seed: int, size: int, strength: float = 0.7
+) -> tuple[np.ndarray, list[list[dict]]]:
+    """n faces, each drawn four times, identical but for the open mouth (MOUTH_VERSIONS).
+
+    The same random stream draws each version of a face, so its person, pose, background,
+    lighting, size and JPEG quality are the same; only the mouth's curve (valence +strength or
+    -strength, brows and eyes with it) and whether teeth show differ. Drawn and squashed like
+    the downloads; returns images (n, 4, size, size, 3) and each version's landmarks.
+    """
+    opening = synthetic.MOUTH_OPEN * (0.45 + 0.55 * strength)
+    images = np.empty((n, len(MOUTH_VERSIONS), size, size, 3), np.uint8)
+    landmarks = []
+    for i in range(n):
+        marks = []
+        for j, (curve, teeth) in enumerate(MOUTH_VERSIONS):
+            valence = strength if curve == "up" else -strength
+            face = synthetic.Expression(valence, opening, teeth)
+            images[i, j], drawn = synthetic.draw_as_downloaded(
+                face, np.random.default_rng([seed, i]), size
+            )
+            marks.append(drawn)
+        landmarks.append(marks)
+    return images, landmarks
 
 
 def draw_personal_faces(

@@ -169,15 +169,17 @@ def setup(
     profile_name: str | None = None,
     seed: int | None = None,
     source: str | os.PathLike | None = None,
+    several_classes: bool = False,
     **overrides: object,
 ) -> Profile:
     """Prepare a chapter: quiet logs, seed, plot style; return its Profile with any overrides.
 
-    `source` is the chapter's SOURCE parameter (None: $BOOK_SOURCE, else 'synthetic').
+    `source` is the chapter's SOURCE parameter (None: $BOOK_SOURCE, else 'synthetic'); the
+    multi-class chapter passes several_classes, which lets a folder hold more than two classes.
     """
     quiet_logs()
     check_checkout()
-    chosen = get_profile(profile_name, source)
+    chosen = get_profile(profile_name, source, several_classes)
     given = {key.lower(): value for key, value in overrides.items() if value is not None}
     if "source" in given:
         raise ValueError("pass the source as setup(..., source=...), where it is checked")

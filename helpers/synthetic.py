@@ -2,10 +2,16 @@
 
 No photo collection can be downloaded here, so the book draws its own faces. Each face's
 expression comes from a continuous *valence* in [-1, 1] (> 0 happy, < 0 sad): the mouth's
-curvature and openness, the eyebrows' tilt and the eyes' shape. Everything else is nuisance a
-classifier must learn to ignore: skin tone, face size, position and rotation, hair, glasses,
-background clutter (crops of the photos matplotlib and scikit-learn ship), lighting, blur,
-noise and JPEG quality. A few percent of the labels are wrong, as a web search returns.
+curvature, the eyebrows' tilt and the eyes' shape. Generator v3 draws it in variants a shortcut
+cannot solve (``Expression``): open and closed mouths on both sides, teeth in smiles and in
+open-mouthed crying, tears, the crinkled eyes of a felt smile, and about a sixth of the faces weak,
+|valence| < AMBIGUOUS_MAX. Everything else is nuisance a classifier must learn to ignore: skin
+tone, face size, position and rotation, hair, glasses, background clutter (crops of every
+photograph matplotlib, scikit-learn and scikit-image ship, BACKGROUND_PHOTOS, or a studio
+backdrop), lighting, blur, noise and JPEG quality. The labels come from a simulated annotator
+whose error rate grows as the expression weakens (``annotator_error``): a coin toss at valence 0,
+ANNOTATOR_FLOOR on the clearest faces. Four expressions (EXPRESSIONS: happy, sad, surprised,
+angry) can be drawn for the multi-class chapter (``sample_expression_faces``).
 
 Data contract of ``generate_downloads(dest, faces_per_class, seed)``:
 
@@ -27,6 +33,8 @@ Data contract of ``generate_downloads(dest, faces_per_class, seed)``:
   landmarks              ``left_eye_x, left_eye_y, right_eye_x, right_eye_y`` and the boxes
                          ``mouth_*``, ``brows_*`` (both brows), ``face_*`` as
                          ``x0, y0, x1, y1``; empty when the file holds no face
+  ``mouth_open`` ...     the variants (VARIANTS: ``mouth_open``, ``teeth``, ``tears``,
+                         ``crinkle``), 1 where the face shows it, else 0; empty if no face
   ``format``             the real content: JPEG, PNG, BMP, GIF, WEBP, SVG, HTML or EMPTY
   ``duplicate_of``       for copies, ``class/file`` of the file they copy; else empty
   =====================  ===============================================================
@@ -61,10 +69,11 @@ the eye on the image's left in the upright face (the person's right eye).
 ``draw_face`` returns the same landmarks as a dict, plus ``left_brow``, ``right_brow`` and
 ``nose`` (a point).
 
-Difficulty: the constants under "Difficulty" below were tuned so that a linear model on 32 x 32
-grey thumbnails stays well short of the book's small CNN (about 70% against about 87%
-validation accuracy, measured once when they were set): faces are roughly centred, as in
-portrait photos, because the CNN's Flatten + Dense head cannot cope with large shifts.
+Difficulty: the constants under "Difficulty" and "Expressions" below were tuned so that a
+linear model on 32 x 32 grey thumbnails stays well short of the book's small CNN (v3, measured
+once when they were set, 210 training and 140 validation faces, three runs: 0.56 to 0.74
+against 0.84 to 0.88 validation accuracy): faces are roughly centred, as in portrait photos, because the CNN's Flatten + Dense
+head cannot cope with large shifts.
 
 Random streams: every face draws from its own stream keyed by (seed, purpose, index), so the
 download set and ``sample_faces`` never share a face, and two seeds never share one either.
@@ -83,13 +92,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from matplotlib import cbook
 from PIL import Image
-from sklearn.datasets import load_sample_images
 
-GENERATOR_VERSION = 2  # bump whenever the output changes, so ensure_downloads regenerates
+from helpers import paths
+
+GENERATOR_VERSION = 3  # bump whenever the output changes, so ensure_downloads regenerates
 CLASS_NAMES: tuple[str, str] = ("happy", "sad")
-LABEL_NOISE = 0.03
+# the chapter on more than two classes: four expressions, each drawn from its own parameters
+EXPRESSIONS: tuple[str, ...] = ("happy", "sad", "surprised", "angry")
 MIN_SIDE = 160
 MAX_SIDE = 600
 THUMBNAIL_MAX = 64
@@ -134,20 +144,35 @@ PLAIN_FORMAT_SHARE = {"PNG": 0.07, "BMP": 0.03}  # the rest of the plain faces a
 
 # Difficulty: how strong the expression is against the nuisance (calibrated, see the report).
 FACE_HALF_WIDTH = (0.22, 0.3)  # the face's half-width, as a share of the image's shorter side
-MAX_ROTATION = 10.0  # degrees either way
-PHOTO_BACKGROUND = 0.5  # share of backgrounds cut from photos (the rest are studio gradients)
+MAX_ROTATION = 14.0  # degrees either way
+PHOTO_BACKGROUND = 0.75  # share of backgrounds cut from photos (the rest are studio gradients)
 BACKGROUND_BLUR = 0.6  # share of photo backgrounds that are out of focus
 MOUTH_WIDTH = (0.34, 0.44)  # mouth half-width, in face half-widths
-MOUTH_CURVE = 0.3  # corner height above the mouth's centre at valence 1, in face half-widths
-LIP_WIDTH = 0.035
+MOUTH_CURVE = 0.6  # corner height above the mouth's centre at valence 1, in face half-widths
+LIP_WIDTH = 0.055
+BROW_LIFT = 0.24  # how far a sad brow's inner end rises at valence -1, in face half-widths
 MOUTH_OPEN = 0.35  # the opening of a very happy mouth, in face half-widths
 HEAD_MARGIN = 1.45  # distance kept from the image border, in face half-heights
 POSITION_JITTER = 0.04  # how far the face may be off centre, as a share of the shorter side
 MAX_BLUR = 0.8  # Gaussian blur sigma, in pixels of a 200 px image
 MAX_NOISE = 6.0  # sensor noise sigma, in grey levels
-CLEAR_SHARE = 0.92  # share of faces with a clear expression, |valence| >= CLEAR_MIN
-CLEAR_MIN = 0.5
+# Expressions (generator v3): how strong they are, and what the annotator made of them.
+AMBIGUOUS_SHARE = 0.15  # share of faces drawn with a weak expression, |valence| < AMBIGUOUS_MAX
+AMBIGUOUS_MAX = 0.3
+# The annotator who sorted the downloads errs more the weaker the expression: at |valence| = v
+# the label is wrong with probability ANNOTATOR_FLOOR + (0.5 - ANNOTATOR_FLOOR) * exp(-v / SCALE)
+# (a coin toss on a neutral face, a slip now and then on a clear one).
+ANNOTATOR_FLOOR = 0.01
+ANNOTATOR_SCALE = 0.08
+# Mouth variants, so that "teeth" is not the answer: the chance of an open mouth rises with the
+# expression's strength on both sides (a grin; crying), and an open mouth may show teeth either way.
+OPEN_SMILE = (0.2, 0.5)  # P(open) = a + b * strength for happy faces
+OPEN_CRY = (0.1, 0.5)  # the same for sad faces
+TEETH_IF_OPEN = {"happy": 0.85, "sad": 0.6}  # upper teeth when smiling, lower when crying
+CRINKLE = 0.6  # P(crow's feet at the eyes) = CRINKLE * strength, happy faces only
+TEARS = 0.6  # P(tears) = TEARS * strength, sad faces only
 
+VARIANTS: tuple[str, ...] = ("mouth_open", "teeth", "tears", "crinkle")  # faces.csv, 1 or 0
 POINTS = ("left_eye", "right_eye")
 BOXES = ("mouth", "brows", "face")
 LANDMARK_COLUMNS: tuple[str, ...] = (
@@ -164,6 +189,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "width",
     "height",
     *LANDMARK_COLUMNS,
+    *VARIANTS,
     "format",
     "duplicate_of",
 )
@@ -171,6 +197,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 _DOWNLOADS_STREAM = 1
 _SAMPLE_STREAM = 2
 _SCENE_STREAM = 3
+_EXPRESSIONS_STREAM = 4
 Landmarks = dict[str, tuple[float, ...]]
 
 
@@ -178,13 +205,31 @@ Landmarks = dict[str, tuple[float, ...]]
 # Backgrounds: the real photos matplotlib and scikit-learn ship, loaded once.
 
 
+# Every photograph the pinned packages ship (scikit-image is installed for its photos alone; its
+# drawings, charts and tiny test images are left out), read from the installed files.
+BACKGROUND_PHOTOS: tuple[tuple[str, str], ...] = (
+    ("matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg"),
+    ("scikit-learn", "sklearn/datasets/images/china.jpg"),
+    ("scikit-learn", "sklearn/datasets/images/flower.jpg"),
+    *(
+        ("scikit-image", f"skimage/data/{name}")
+        for name in (
+            "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png",
+            "clock_motion.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
+            "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png",
+            "motorcycle_right.png", "page.png", "retina.jpg", "rocket.jpg", "text.png",
+        )
+    ),
+)  # fmt: skip
+
+
 @functools.cache
 def background_photos() -> tuple[np.ndarray, ...]:
-    """The RGB photos backgrounds are cut from (Grace Hopper, a Chinese temple, a flower)."""
-
-    with cbook.get_sample_data("grace_hopper.jpg") as handle:
-        hopper = np.asarray(Image.open(handle).convert("RGB"))
-    photos = [hopper, *load_sample_images().images]
+    """The RGB photos backgrounds are cut from (BACKGROUND_PHOTOS, grey ones made RGB)."""
+    photos = []
+    for distribution, member in BACKGROUND_PHOTOS:
+        with Image.open(paths.installed_file(distribution, member)) as handle:
+            photos.append(np.asarray(handle.convert("RGB")))
     return tuple(np.ascontiguousarray(p, dtype=np.uint8) for p in photos)
 
 
@@ -208,10 +253,98 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
             image = cv2.GaussianBlur(image, (0, 0), sigma)
         tint = rng.uniform(0.75, 1.15, size=3).astype(np.float32)
         return image * tint
-    top = rng.uniform(40, 230, size=3).astype(np.float32)
-    bottom = np.clip(top + rng.normal(0, 40, size=3), 0, 255).astype(np.float32)
-    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
-    return np.broadcast_to(top + (bottom - top) * ramp, (height, width, 3)).copy()
+    # a studio backdrop: a colour gradient in any direction and a soft spotlight somewhere on it
+    start = rng.uniform(40, 230, size=3).astype(np.float32)
+    end = np.clip(start + rng.normal(0, 40, size=3), 0, 255).astype(np.float32)
+    angle = rng.uniform(0, 2 * math.pi)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = xs / max(width - 1, 1) - 0.5, ys / max(height - 1, 1) - 0.5
+    ramp = np.clip(0.5 + u * math.cos(angle) + v * math.sin(angle), 0, 1)[..., None]
+    cx, cy, radius = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), rng.uniform(0.2, 0.6)
+    spot = np.exp(-((u - cx) ** 2 + (v - cy) ** 2) / (2 * radius**2))[..., None]
+    return (start + (end - start) * ramp) * (1 + rng.uniform(-0.35, 0.35) * spot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Expressions.
+
+
+@dataclass(frozen=True)
+class Expression:
+    """What a face shows: a valence and the variants drawn with it (generator v3).
+
+    ``valence`` in [-1, 1] sets the mouth's curve, the brows' tilt and the eyes' shape (> 0
+    happy, < 0 sad). ``mouth_open`` is the mouth's opening in face half-widths (0: closed);
+    ``teeth`` shows a row of teeth in an open mouth (upper when valence >= 0, lower otherwise);
+    ``tears`` and ``crinkle`` (crow's feet at the eyes) are drawn or not. ``surprise`` and
+    ``anger`` in [0, 1] are the other two expressions of the four-class chapter: raised brows,
+    wide eyes and a round open mouth; lowered, knitted brows, narrowed eyes and pressed lips.
+    """
+
+    valence: float
+    mouth_open: float = 0.0
+    teeth: bool = False
+    tears: bool = False
+    crinkle: bool = False
+    surprise: float = 0.0
+    anger: float = 0.0
+
+    def variants(self) -> dict[str, int]:
+        """The faces.csv variant columns: 1 where the face shows it, else 0."""
+        shown = (self.mouth_open > 0, self.teeth, self.tears, self.crinkle)
+        return {name: int(flag) for name, flag in zip(VARIANTS, shown, strict=True)}
+
+
+def sample_strength(rng: np.random.Generator) -> float:
+    """How strong an expression is: weak (|valence| < AMBIGUOUS_MAX) for AMBIGUOUS_SHARE of faces."""
+    if rng.random() < AMBIGUOUS_SHARE:
+        return float(rng.uniform(0.02, AMBIGUOUS_MAX))
+    return float(rng.uniform(AMBIGUOUS_MAX, 1.0))
+
+
+def annotator_error(strength: float | np.ndarray) -> float | np.ndarray:
+    """The probability that the annotator labels a face of this |valence| wrongly."""
+    return ANNOTATOR_FLOOR + (0.5 - ANNOTATOR_FLOOR) * np.exp(-np.abs(strength) / ANNOTATOR_SCALE)
+
+
+def sample_expression(rng: np.random.Generator, valence: float) -> Expression:
+    """A happy or sad face's variants for its valence: open or closed mouth, teeth, tears, crinkle."""
+    strength = abs(valence)
+    side = "happy" if valence >= 0 else "sad"
+    a, b = OPEN_SMILE if side == "happy" else OPEN_CRY
+    opened = rng.random() < a + b * strength
+    teeth = opened and rng.random() < TEETH_IF_OPEN[side]
+    opening = MOUTH_OPEN * (0.45 + 0.55 * strength) if opened else 0.0
+    crinkle = side == "happy" and rng.random() < CRINKLE * strength
+    tears = side == "sad" and rng.random() < TEARS * strength
+    return Expression(float(valence), opening, bool(teeth), bool(tears), bool(crinkle))
+
+
+def expression_for(name: str, strength: float, rng: np.random.Generator) -> Expression:
+    """A face of one of the four EXPRESSIONS at a strength in [0, 1]."""
+    if name == "happy":
+        return sample_expression(rng, strength)
+    if name == "sad":
+        return sample_expression(rng, -strength)
+    if name == "surprised":  # brows up, eyes wide, a round open mouth; the mouth's curve near 0
+        opening = MOUTH_OPEN * (0.6 + 0.7 * strength) if rng.random() < 0.85 else 0.0
+        return Expression(float(rng.uniform(-0.1, 0.2)), opening, surprise=strength)
+    if name == "angry":  # brows down and together, narrowed eyes, pressed lips or bared teeth
+        bared = rng.random() < 0.3
+        opening = MOUTH_OPEN * 0.4 * (0.5 + strength) if bared else 0.0
+        return Expression(-float(rng.uniform(0.05, 0.3)), opening, bared, anger=strength)
+    raise ValueError(f"unknown expression {name!r}: choose one of {', '.join(EXPRESSIONS)}")
+
+
+def as_expression(face: float | Expression, rng: np.random.Generator) -> Expression:
+    """An Expression as given, or one drawn for a bare valence (sample_expression)."""
+    if isinstance(face, Expression):
+        valence = face.valence
+    else:
+        valence = float(face)
+    if not -1.0 <= valence <= 1.0:
+        raise ValueError(f"valence must be in [-1, 1], got {valence}")
+    return face if isinstance(face, Expression) else sample_expression(rng, valence)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,13 +522,16 @@ def _draw_head(pen: _Pen, who: _Identity, nose: bool = True) -> np.ndarray:
     return outline
 
 
-def _eye_outline(who: _Identity, valence: float, side: int) -> np.ndarray:
-    """An eye's lid curves: happy eyes narrow into crescents, sad eyes droop outwards."""
-    happy, sad = max(valence, 0.0), max(-valence, 0.0)
+def _eye_outline(who: _Identity, face: Expression, side: int) -> np.ndarray:
+    """An eye's lid curves: happy eyes narrow into crescents, sad eyes droop outwards.
+
+    Surprise opens both lids wide; anger lowers the upper lid and tilts the eye towards the nose.
+    """
+    happy, sad = max(face.valence, 0.0), max(-face.valence, 0.0)
     w, h = who.eye_w, who.eye_w * who.eye_open
-    upper = h * (1 - 0.3 * sad + 0.05 * happy)
-    lower = h * (0.9 - 1.05 * happy)
-    outer_drop = w * (0.35 * sad - 0.12 * happy)
+    upper = h * (1 - 0.3 * sad + 0.05 * happy) * (1 + 0.6 * face.surprise - 0.45 * face.anger)
+    lower = h * (0.9 - 1.05 * happy) * (1 + 0.35 * face.surprise)
+    outer_drop = w * (0.35 * sad - 0.12 * happy - 0.25 * face.anger)
     t = np.linspace(0.0, 1.0, 16)
     x = side * (who.eye_dx - w + 2 * w * t)  # inner corner (t = 0) to outer corner (t = 1)
     base = who.eye_y + outer_drop * t
@@ -404,9 +540,9 @@ def _eye_outline(who: _Identity, valence: float, side: int) -> np.ndarray:
     return np.vstack([np.stack([x, top], 1), np.stack([x, bottom], 1)[::-1]])
 
 
-def _draw_eye(pen: _Pen, who: _Identity, valence: float, side: int) -> tuple[float, float]:
+def _draw_eye(pen: _Pen, who: _Identity, face: Expression, side: int) -> tuple[float, float]:
     """One eye (white, iris clipped to the lids, lid line); returns its centre in pixels."""
-    outline = _eye_outline(who, valence, side)
+    outline = _eye_outline(who, face, side)
     pixels = pen.to_pixels(outline)
     height, width = pen.image.shape[:2]
     x0, y0 = np.floor(pixels.min(axis=0)).astype(int) - 2
@@ -426,58 +562,89 @@ def _draw_eye(pen: _Pen, who: _Identity, valence: float, side: int) -> tuple[flo
         alpha = shifted.image[..., None].astype(np.float32) / 255
         roi[:] = (roi * (1 - alpha) + eye * alpha).astype(np.uint8)
     half = len(outline) // 2
-    lid = 0.03 + 0.015 * max(-valence, 0)
+    lid = 0.03 + 0.015 * max(-face.valence, 0)
     pen.line(outline[:half], who.skin * 0.35, lid)
     pen.line(outline[half:], who.skin * 0.6, 0.015)
     (cx, cy) = pen.to_pixels(centre[None])[0]
     return float(cx), float(cy)
 
 
-def _brow_outline(who: _Identity, valence: float, side: int) -> np.ndarray:
-    """An eyebrow as a tapered band: sad raises its inner end, happy arches and lifts it."""
-    happy, sad = max(valence, 0.0), max(-valence, 0.0)
+def _brow_outline(who: _Identity, face: Expression, side: int) -> np.ndarray:
+    """An eyebrow as a tapered band: sad raises its inner end, happy arches and lifts it.
+
+    Surprise lifts the whole brow and arches it; anger pulls its inner end down towards the nose.
+    """
+    happy, sad = max(face.valence, 0.0), max(-face.valence, 0.0)
     w = who.eye_w
     t = np.linspace(0.0, 1.0, 14)  # inner end (t = 0) to outer end (t = 1)
-    x = side * (who.eye_dx - 1.05 * w + 2.35 * w * t)
-    base = who.eye_y - who.brow_gap - 0.04 * happy
-    inner_lift = 0.16 * sad - 0.02 * happy
-    arch = 0.03 + 0.06 * happy - 0.02 * sad
+    x = side * (who.eye_dx - (1.05 - 0.25 * face.anger) * w + 2.35 * w * t)
+    base = who.eye_y - who.brow_gap - 0.04 * happy - 0.16 * face.surprise + 0.05 * face.anger
+    inner_lift = BROW_LIFT * sad - 0.02 * happy - 0.2 * face.anger
+    arch = 0.03 + 0.06 * happy - 0.02 * sad + 0.06 * face.surprise
     y = base - inner_lift * (1 - t) - arch * np.sin(math.pi * t)
     half = who.brow_w * (1 - 0.55 * t) / 2
     return np.vstack([np.stack([x, y - half], 1), np.stack([x, y + half], 1)[::-1]])
 
 
-def _mouth_outline(who: _Identity, valence: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Upper and lower lip curves (corners up for happy, down for sad) and the opening."""
-    happy, sad = max(valence, 0.0), max(-valence, 0.0)
-    w = who.mouth_w * (1 + 0.15 * valence)
-    curve = MOUTH_CURVE * valence  # how far the corners sit above (happy) or below (sad) the centre
-    opening = MOUTH_OPEN * max(happy - 0.3, 0.0) / 0.7 + 0.05 * max(sad - 0.6, 0.0) / 0.4
+def _mouth_outline(who: _Identity, face: Expression) -> tuple[np.ndarray, np.ndarray, float]:
+    """Upper and lower lip curves (corners up for happy, down for sad) and the opening.
+
+    The opening is the face's own (``mouth_open``): closed smiles and open-mouthed crying both
+    occur. Surprise narrows the mouth into a round O; anger presses it narrower and flatter.
+    """
+    w = who.mouth_w * (1 + 0.15 * face.valence) * (1 - 0.4 * face.surprise - 0.15 * face.anger)
+    curve = MOUTH_CURVE * face.valence  # how far the corners sit above (happy) or below the centre
+    opening = face.mouth_open
     t = np.linspace(-1.0, 1.0, 25)
+    bulge = (1 - t**2) ** (1 - 0.5 * face.surprise)  # rounder when surprised
     mid = who.mouth_y - curve * t**2 + 0.5 * curve
-    upper = np.stack([w * t, mid - 0.3 * opening * (1 - t**2)], 1)
-    lower = np.stack([w * t, mid + 0.7 * opening * (1 - t**2)], 1)
+    upper = np.stack([w * t, mid - 0.3 * opening * bulge], 1)
+    lower = np.stack([w * t, mid + 0.7 * opening * bulge], 1)
     return upper, lower, opening
 
 
-def _draw_mouth(pen: _Pen, who: _Identity, valence: float) -> np.ndarray:
-    """The mouth (open with teeth when very happy); returns its local outline."""
-    upper, lower, opening = _mouth_outline(who, valence)
+def _draw_mouth(pen: _Pen, who: _Identity, face: Expression) -> np.ndarray:
+    """The mouth, closed or open, with upper (smiling) or lower (crying) teeth; its local outline."""
+    upper, lower, opening = _mouth_outline(who, face)
     outline = np.vstack([upper, lower[::-1]])
-    lips = LIP_WIDTH
+    lips = LIP_WIDTH * (1 - 0.4 * face.anger)  # pressed lips look thinner
     if opening > 0.015:
         pen.fill(outline, (70, 20, 30))
-        if valence > 0:
-            teeth_low = np.minimum(upper[:, 1] + 0.45 * opening, lower[:, 1])
+        if face.teeth:
             inner = slice(4, -4)
-            teeth = np.vstack(
-                [upper[inner], np.stack([upper[inner, 0], teeth_low[inner]], 1)[::-1]]
-            )
+            if face.valence >= 0:  # the upper row, hanging from the upper lip
+                edge = np.minimum(upper[:, 1] + 0.45 * opening, lower[:, 1])
+                teeth = np.vstack([upper[inner], np.stack([upper[inner, 0], edge[inner]], 1)[::-1]])
+            else:  # the lower row, standing on the lower lip
+                edge = np.maximum(lower[:, 1] - 0.35 * opening, upper[:, 1])
+                teeth = np.vstack([lower[inner], np.stack([lower[inner, 0], edge[inner]], 1)[::-1]])
             pen.fill(teeth, (240, 238, 230))
         pen.line(outline, who.lip, lips, closed=True)
     else:
         pen.line(upper, who.lip, lips * 1.4)
     return outline
+
+
+def _draw_crinkle(pen: _Pen, who: _Identity, side: int) -> None:
+    """Crow's feet: three short lines fanning out from an eye's outer corner (a felt smile)."""
+    corner = np.array([side * (who.eye_dx + who.eye_w * 1.08), who.eye_y])
+    for angle in (-0.45, 0.0, 0.45):
+        direction = np.array([side * math.cos(angle), math.sin(angle)])
+        start = corner + 0.03 * direction
+        pen.line(np.stack([start, start + 0.1 * direction]), who.skin * 0.62, 0.016)
+
+
+def _draw_tears(pen: _Pen, who: _Identity, side: int) -> None:
+    """A tear track from under an eye down the cheek, ending in a drop with a highlight."""
+    x0 = side * (who.eye_dx + 0.35 * who.eye_w)
+    y0 = who.eye_y + 0.6 * who.eye_w * who.eye_open
+    t = np.linspace(0.0, 1.0, 8)
+    track = np.stack([x0 + side * 0.03 * np.sin(math.pi * t), y0 + 0.32 * t], 1)
+    wet = who.skin * 0.45 + np.array([120.0, 140.0, 165.0]) * 0.55
+    pen.line(track, wet, 0.028)
+    drop_x, drop_y = track[-1]
+    pen.fill(_ellipse(drop_x, drop_y + 0.03, 0.035, 0.05, n=20), (170, 200, 235))
+    pen.fill(_ellipse(drop_x - 0.01, drop_y + 0.015, 0.01, 0.014, n=10), (250, 252, 255))
 
 
 def _draw_glasses(pen: _Pen, who: _Identity, eyes: list[np.ndarray]) -> None:
@@ -526,11 +693,13 @@ def _clip_landmarks(marks: Landmarks, width: int, height: int) -> Landmarks:
 
 
 def render_face(
-    valence: float, rng: np.random.Generator, width: int, height: int
+    face: float | Expression, rng: np.random.Generator, width: int, height: int
 ) -> tuple[np.ndarray, Landmarks, np.ndarray]:
-    """Draw a face on a width x height canvas; return RGB image, landmarks and person mask."""
-    if not -1.0 <= valence <= 1.0:
-        raise ValueError(f"valence must be in [-1, 1], got {valence}")
+    """Draw a face on a width x height canvas; return RGB image, landmarks and person mask.
+
+    ``face`` is an Expression, or a bare valence whose variants are drawn (sample_expression).
+    """
+    face = as_expression(face, rng)
     if min(width, height) < 16:
         raise ValueError(f"a face needs at least 16 x 16 pixels, got {width} x {height}")
     who = _identity(rng)
@@ -547,13 +716,18 @@ def render_face(
     pen = _Pen(canvas, np.array([cx, cy]), rotation * half_width)
     _draw_body(pen, who)
     outline = _draw_head(pen, who)
-    left_eye = _draw_eye(pen, who, valence, -1)
-    right_eye = _draw_eye(pen, who, valence, 1)
-    brows = [_brow_outline(who, valence, s) for s in (-1, 1)]
+    left_eye = _draw_eye(pen, who, face, -1)
+    right_eye = _draw_eye(pen, who, face, 1)
+    for side in (-1, 1):
+        if face.crinkle:
+            _draw_crinkle(pen, who, side)
+        if face.tears:
+            _draw_tears(pen, who, side)
+    brows = [_brow_outline(who, face, s) for s in (-1, 1)]
     brow_colour = who.hair * 0.7 if who.hair_style else who.skin * 0.45
     for brow in brows:
         pen.fill(brow, brow_colour)
-    mouth = _draw_mouth(pen, who, valence)
+    mouth = _draw_mouth(pen, who, face)
     if who.glasses:
         eye_centres = [np.array([s * who.eye_dx, who.eye_y]) for s in (-1, 1)]
         _draw_glasses(pen, who, eye_centres)
@@ -586,9 +760,11 @@ def _white(who: _Identity) -> _Identity:
     )
 
 
-def draw_face(valence: float, rng: np.random.Generator, size: int = 256) -> tuple[np.ndarray, dict]:
-    """A size x size RGB face whose expression follows `valence`, with its landmarks in pixels."""
-    image, marks, _ = render_face(valence, rng, size, size)
+def draw_face(
+    face: float | Expression, rng: np.random.Generator, size: int = 256
+) -> tuple[np.ndarray, dict]:
+    """A size x size RGB face showing `face` (an Expression or a valence), with its landmarks."""
+    image, marks, _ = render_face(face, rng, size, size)
     return image, marks
 
 
@@ -601,10 +777,17 @@ class FaceSample:
     """Faces with their (possibly wrong) labels, true labels, valences and landmarks."""
 
     images: np.ndarray  # uint8 (n, size, size, 3)
-    labels: np.ndarray  # int, 0 = happy, 1 = sad (CLASS_NAMES order), with label noise
-    true_labels: np.ndarray  # int, what the valence says
+    labels: np.ndarray  # int, index into class_names (CLASS_NAMES: 0 happy, 1 sad), annotated
+    true_labels: np.ndarray  # int, the expression drawn
     valence: np.ndarray  # float in [-1, 1]
     landmarks: list[dict]
+    expressions: list[Expression] = field(default_factory=list)
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    def variants(self) -> dict[str, np.ndarray]:
+        """Each VARIANTS column over the faces (1 where the face shows it)."""
+        rows = [e.variants() for e in self.expressions]
+        return {name: np.array([r[name] for r in rows], dtype=int) for name in VARIANTS}
 
     def __len__(self) -> int:
         """Number of faces."""
@@ -612,12 +795,9 @@ class FaceSample:
 
 
 def sample_valence(rng: np.random.Generator, label: int) -> float:
-    """A valence for a class: mostly clear expressions, a few subtle ones near 0."""
-    if rng.random() < CLEAR_SHARE:
-        strength = rng.uniform(CLEAR_MIN, 1.0)
-    else:
-        strength = rng.uniform(0.03, CLEAR_MIN)
-    return float(strength if label == 0 else -strength)
+    """A valence for a class (0 happy, 1 sad): strength from sample_strength, sign from the class."""
+    strength = sample_strength(rng)
+    return strength if label == 0 else -strength
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -625,8 +805,8 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
-def _as_downloaded(
-    valence: float, rng: np.random.Generator, size: int
+def draw_as_downloaded(
+    face: Expression, rng: np.random.Generator, size: int
 ) -> tuple[np.ndarray, Landmarks]:
     """A face drawn the way the downloads are (web size and aspect, JPEG), resized to size x size.
 
@@ -634,7 +814,7 @@ def _as_downloaded(
     comes from the same distribution as the test split, not from a cleaner one.
     """
     width, height = _face_size(rng)
-    image, marks, _ = render_face(valence, rng, width, height)
+    image, marks, _ = render_face(face, rng, width, height)
     quality = int(rng.integers(55, 96))
     decoded = cv2.imdecode(np.frombuffer(encode_image(image, "JPEG", quality), np.uint8), 1)
     image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
@@ -644,34 +824,76 @@ def _as_downloaded(
 
 
 def sample_faces(
-    n: int, seed: int, size: int, label_noise: float = LABEL_NOISE, like_downloads: bool = True
+    n: int,
+    seed: int,
+    size: int,
+    label_noise: float | None = None,
+    like_downloads: bool = True,
 ) -> FaceSample:
-    """n fresh faces (balanced classes, labels flipped with probability label_noise).
+    """n fresh happy and sad faces (balanced), labelled by the annotator or at a fixed noise rate.
 
-    With like_downloads (the default) each face is drawn at a web photo's size and aspect,
+    With label_noise None (the default) each label is wrong with annotator_error(|valence|), as
+    in the downloads; with a number, every label is flipped with that probability. With
+    like_downloads (the default) each face is drawn at a web photo's size and aspect,
     JPEG-compressed and squashed to size x size as the training pipeline does; without it, faces
     are drawn square at size x size directly.
     """
+    if label_noise is not None and not 0.0 <= label_noise <= 1.0:
+        raise ValueError(f"label_noise must be in [0, 1], got {label_noise}")
+    return _sample(n, seed, size, CLASS_NAMES, _SAMPLE_STREAM, label_noise, like_downloads)
+
+
+def sample_expression_faces(
+    n: int, seed: int, size: int, names: tuple[str, ...] = EXPRESSIONS, like_downloads: bool = True
+) -> FaceSample:
+    """n fresh faces of the given EXPRESSIONS (balanced), labelled by the annotator.
+
+    A wrong label (annotator_error of the expression's strength) names one of the other classes,
+    each as likely.
+    """
+    unknown = [name for name in names if name not in EXPRESSIONS]
+    if unknown or len(set(names)) < 2:
+        raise ValueError(f"names must be two or more of {', '.join(EXPRESSIONS)}, got {names}")
+    return _sample(n, seed, size, tuple(names), _EXPRESSIONS_STREAM, None, like_downloads)
+
+
+def _sample(
+    n: int,
+    seed: int,
+    size: int,
+    names: tuple[str, ...],
+    stream: int,
+    label_noise: float | None,
+    like_downloads: bool,
+) -> FaceSample:
+    """The faces of sample_faces and sample_expression_faces: one stream per face."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    if not 0.0 <= label_noise <= 1.0:
-        raise ValueError(f"label_noise must be in [0, 1], got {label_noise}")
-    rng = _rng(seed, _SAMPLE_STREAM)
-    true_labels = rng.permutation(np.arange(n) % 2)
-    flipped = rng.random(n) < label_noise
-    labels = np.where(flipped, 1 - true_labels, true_labels)
+    rng = _rng(seed, stream)
+    true_labels = rng.permutation(np.arange(n) % len(names))
+    slips = rng.random(n)
+    other_class = rng.integers(1, len(names), size=n)  # how far round the classes a slip lands
     images = np.empty((n, size, size, 3), np.uint8)
+    labels = true_labels.copy()
     valence = np.empty(n)
-    landmarks = []
+    landmarks, expressions = [], []
     for i in range(n):
-        face_rng = _rng(seed, _SAMPLE_STREAM, i)
-        valence[i] = sample_valence(face_rng, int(true_labels[i]))
+        face_rng = _rng(seed, stream, i)
+        strength = sample_strength(face_rng)
+        face = expression_for(names[true_labels[i]], strength, face_rng)
+        error = annotator_error(strength) if label_noise is None else label_noise
+        if slips[i] < error:
+            labels[i] = (true_labels[i] + other_class[i]) % len(names)
         if like_downloads:
-            images[i], marks = _as_downloaded(valence[i], face_rng, size)
+            images[i], marks = draw_as_downloaded(face, face_rng, size)
         else:
-            images[i], marks = draw_face(valence[i], face_rng, size)
+            images[i], marks = draw_face(face, face_rng, size)
+        valence[i] = face.valence
         landmarks.append(marks)
-    return FaceSample(images, labels.astype(int), true_labels.astype(int), valence, landmarks)
+        expressions.append(face)
+    return FaceSample(
+        images, labels.astype(int), true_labels.astype(int), valence, landmarks, expressions, names
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -855,7 +1077,7 @@ class _File:
     kind: str
     data: bytes
     fmt: str
-    valence: float | None = None
+    face: Expression | None = None
     true_class: str | None = None
     size: tuple[int, int] | None = None  # displayed (width, height)
     landmarks: Landmarks | None = None
@@ -866,8 +1088,9 @@ class _File:
         row = dict.fromkeys(CSV_COLUMNS, "")
         row.update({"class": self.label, "file": self.name, "kind": self.kind, "format": self.fmt})
         row["duplicate_of"] = self.duplicate_of
-        if self.valence is not None and self.size is not None and self.landmarks is not None:
-            row["valence"] = f"{self.valence:.4f}"
+        if self.face is not None and self.size is not None and self.landmarks is not None:
+            row["valence"] = f"{self.face.valence:.4f}"
+            row.update({name: str(flag) for name, flag in self.face.variants().items()})
             row["true_class"] = self.true_class or ""
             row["label_flipped"] = str(int(self.true_class != self.label))
             row["width"], row["height"] = str(self.size[0]), str(self.size[1])
@@ -950,23 +1173,23 @@ def _class_files(label: str, faces_per_class: int, seed: int) -> list[_File]:
     for position, kind in zip(order, variants, strict=False):
         kinds[position] = kind
     plain = [i for i in range(faces_per_class) if kinds[i] == "face"]
-    n_flip = min(round(LABEL_NOISE * faces_per_class), len(plain))
-    flipped = set(rng.choice(plain, n_flip, replace=False).tolist())
 
     files: list[_File] = []
     sources: list[tuple[_File, np.ndarray]] = []  # plain JPEG faces big enough to shrink
     for i in range(faces_per_class):
         face_rng = _rng(seed, _DOWNLOADS_STREAM, index, 2, i)
-        truth = other if i in flipped else label
-        valence = sample_valence(face_rng, CLASS_NAMES.index(truth))
+        # the annotator put this face in `label`; the weaker its expression, the likelier wrongly
+        strength = sample_strength(face_rng)
+        truth = other if face_rng.random() < annotator_error(strength) else label
+        face = sample_expression(face_rng, strength if truth == CLASS_NAMES[0] else -strength)
         width, height = _face_size(face_rng)
         if i == plain[0]:  # at least one face big enough to have a smaller near duplicate
             grow = max(1.0, 1.6 * MIN_SIDE / min(width, height))
             width, height = min(MAX_SIDE, round(width * grow)), min(MAX_SIDE, round(height * grow))
-        image, marks, mask = render_face(valence, face_rng, width, height)
+        image, marks, mask = render_face(face, face_rng, width, height)
         quality = int(face_rng.integers(55, 96))
         kind = kinds[i]
-        item = _File(label, "", kind, b"", "JPEG", valence, truth, (width, height), marks)
+        item = _File(label, "", kind, b"", "JPEG", face, truth, (width, height), marks)
         if kind == "face":
             fmt = "JPEG"
             draw = face_rng.random()
@@ -1022,13 +1245,13 @@ def _junk(
 
     def new_face(
         width: int, height: int
-    ) -> tuple[np.ndarray, Landmarks, float, np.random.Generator]:
+    ) -> tuple[np.ndarray, Landmarks, Expression, np.random.Generator]:
         nonlocal extra
         face_rng = _rng(seed, _DOWNLOADS_STREAM, index, 4, extra)
         extra += 1
-        valence = sample_valence(face_rng, index)
-        image, marks, _ = render_face(valence, face_rng, width, height)
-        return image, marks, valence, face_rng
+        face = sample_expression(face_rng, sample_valence(face_rng, index))
+        image, marks, _ = render_face(face, face_rng, width, height)
+        return image, marks, face, face_rng
 
     for _ in range(counts["truncated_jpeg"]):
         image, _, _, face_rng = new_face(*_face_size(rng))
@@ -1039,19 +1262,19 @@ def _junk(
         )
     for _ in range(counts["webp"]):
         size = _face_size(rng)
-        image, marks, valence, face_rng = new_face(*size)
+        image, marks, face, face_rng = new_face(*size)
         data = encode_image(image, "WEBP", int(face_rng.integers(60, 90)))
         name = names.new(str(rng.choice([".webp", ".jpg.webp"])))
-        junk.append(_File(label, name, "webp", data, "WEBP", valence, label, size, marks))
+        junk.append(_File(label, name, "webp", data, "WEBP", face, label, size, marks))
     for _ in range(counts["thumbnail"]):
         width, height = _face_size(rng)
-        image, marks, valence, face_rng = new_face(width, height)
+        image, marks, face, face_rng = new_face(width, height)
         scale = rng.uniform(40, THUMBNAIL_MAX) / max(width, height)
         size = (max(1, int(width * scale)), max(1, int(height * scale)))
         small, marks = _resized(image, marks, *size)
         data = encode_image(small, "JPEG", int(face_rng.integers(60, 90)))
         name = names.new(_jpeg_extension(rng))
-        junk.append(_File(label, name, "thumbnail", data, "JPEG", valence, label, size, marks))
+        junk.append(_File(label, name, "thumbnail", data, "JPEG", face, label, size, marks))
     picks = rng.permutation(len(sources))
     for k in range(counts["near_duplicate"]):
         original, image = sources[picks[k % len(sources)]]
@@ -1063,7 +1286,7 @@ def _junk(
         data = encode_image(small, "JPEG", int(rng.integers(55, 96)))
         name = names.new(_jpeg_extension(rng))
         junk.append(
-            _File(label, name, "near_duplicate", data, "JPEG", original.valence,
+            _File(label, name, "near_duplicate", data, "JPEG", original.face,
                   original.true_class, size, marks, f"{label}/{original.name}")
         )  # fmt: skip
     jpegs = [f for f in files if f.kind == "face" and f.fmt == "JPEG"]
@@ -1076,7 +1299,7 @@ def _junk(
 def _copy(original: _File, label: str, name: str, kind: str) -> _File:
     """A byte-for-byte copy of a file under another name (and maybe in another class)."""
     return _File(
-        label, name, kind, original.data, original.fmt, original.valence, original.true_class,
+        label, name, kind, original.data, original.fmt, original.face, original.true_class,
         original.size, original.landmarks, f"{original.label}/{original.name}",
     )  # fmt: skip
 

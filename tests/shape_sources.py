@@ -11,7 +11,10 @@ SHAPES = {"happy": "ellipse", "sad": "rectangle"}
 
 
 def draw_shape(shape: str, rng: np.random.Generator, side: int = 120) -> Image.Image:
-    """One picture not from the book's generator: a coloured shape on a noisy gradient."""
+    """One picture not from the book's generator: a coloured shape on a noisy gradient.
+
+    `shape` is an ImageDraw method drawn in a box ("ellipse", "rectangle") or "triangle".
+    """
     ramp = np.linspace(0, 1, side)
     angle = rng.uniform(0, 2 * np.pi)
     gradient = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
@@ -22,7 +25,10 @@ def draw_shape(shape: str, rng: np.random.Generator, side: int = 120) -> Image.I
     size = int(rng.integers(side // 4, side // 2))
     x, y = (int(v) for v in rng.integers(0, side - size, 2))
     colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-    getattr(draw, shape)([x, y, x + size, y + size], fill=colour)
+    if shape == "triangle":
+        draw.polygon([(x, y + size), (x + size // 2, y), (x + size, y + size)], fill=colour)
+    else:
+        getattr(draw, shape)([x, y, x + size, y + size], fill=colour)
     return image
 
 

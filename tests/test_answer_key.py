@@ -30,7 +30,13 @@ def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
 def test_score_fresh_sample_resizes_and_keeps_the_truth() -> None:
     model = averaging_model()
     fresh = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
-    assert list(fresh.columns) == ["label", "true_label", "valence", "probability"]
+    assert list(fresh.columns) == [
+        "label",
+        "true_label",
+        "valence",
+        *synthetic.VARIANTS,
+        "probability",
+    ]
     assert len(fresh) == 6
     assert ((fresh["valence"] > 0) == (fresh["true_label"] == 0)).all()  # happy: valence > 0
     assert fresh["probability"].between(0, 1).all()
@@ -55,3 +61,15 @@ def test_open_key_says_in_one_line_when_a_source_has_none(tmp_path, capsys) -> N
     assert answer_key.open_key(other, "checking the valence") is None
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("Skipped for this source (folder): checking")
+
+
+def test_mouth_versions_differ_only_around_the_mouth() -> None:
+    versions, marks = answer_key.mouth_versions(3, seed=8, size=96)
+    assert versions.shape == (3, len(answer_key.MOUTH_VERSIONS), 96, 96, 3)
+    for face, face_marks in zip(versions, marks, strict=True):
+        changed = np.abs(face.astype(int) - face[0].astype(int)).max(axis=(0, 3))  # per row
+        x0, y0, x1, y1 = face_marks[0]["face"]
+        assert changed[: int(y0)].max() <= 40  # above the face: JPEG ringing at most
+        assert all(m["face"] == face_marks[0]["face"] for m in face_marks)  # same pose and size
+        up_teeth, up_closed = face[0].astype(int), face[1].astype(int)
+        assert np.abs(up_teeth - up_closed).sum() > 0  # the teeth do change the picture

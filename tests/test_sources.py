@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -85,6 +86,13 @@ def test_a_folder_source_needs_exactly_two_classes_of_enough_files(tmp_path: Pat
         )
     with pytest.raises(ValueError, match=r"has 3 \(happy: 10, neutral: 12, sad: 10\)"):
         profiles.get_profile("smoke", three)
+    # the multi-class chapter opens the check to two classes or more, and only that check
+    assert profiles.get_profile("smoke", three, several_classes=True).source_kind == "folder"
+    assert env.setup("smoke", source=three, several_classes=True).source == str(three.resolve())
+    lonely = make_shape_folder(tmp_path / "lonely", per_class=10)
+    shutil.rmtree(lonely / "sad")
+    with pytest.raises(ValueError, match="two classes or more; this source has happy: 10"):
+        profiles.get_profile("smoke", lonely, several_classes=True)
     empty = make_shape_folder(tmp_path / "empty", per_class=10)
     for path in (empty / "sad").iterdir():
         path.unlink()

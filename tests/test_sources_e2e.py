@@ -80,9 +80,11 @@ def run_book(source: Path, *options: str) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def book_on(source: Path, *options: str) -> Iterator[profiles.Profile]:
+def book_on(
+    source: Path, *options: str, several_classes: bool = False
+) -> Iterator[profiles.Profile]:
     """Run the book on a source; yield its profile; remove its data and artifacts afterwards."""
-    chosen = profiles.get_profile("smoke", source)
+    chosen = profiles.get_profile("smoke", source, several_classes=several_classes)
     synthetic = profiles.get_profile("smoke", "synthetic")
     before = sorted(p.name for p in synthetic.artifacts.glob("*"))
     try:
@@ -152,6 +154,10 @@ def test_folder_with_other_class_names_unequal_counts_and_an_awkward_path(tmp_pa
         check_whole_run(chosen, CLASSES)
         transfer = printed_by(book.run_folder(chosen) / "11_transfer.ipynb")
         assert "zero-shot skipped" in transfer
+        multiclass = printed_by(book.run_folder(chosen) / "13_multiclass.ipynb")
+        assert (
+            f"2 classes {list(CLASSES)}" in multiclass
+        )  # the reader's classes, not the generator's
         done = classify_new(source, new_files)
         assert done.returncode == 0, done.stderr
         names = [line.split("\t")[1] for line in done.stdout.strip().splitlines()]
@@ -169,6 +175,24 @@ def test_folder_with_other_class_names_unequal_counts_and_an_awkward_path(tmp_pa
                 theirs[columns].sort_values("source").reset_index(drop=True),
             )
     assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before  # only read
+
+
+def test_a_folder_of_three_classes_runs_the_multiclass_chapter(tmp_path: Path) -> None:
+    source = make_shape_folder(tmp_path / "three shapes", classes=CLASSES, counts=(30, 34))
+    rng = np.random.default_rng(5)
+    (source / "wedges").mkdir()
+    for index in range(32):
+        draw_shape("triangle", rng).save(source / "wedges" / f"wedge {index}.png")
+    with book_on(source, "--only", "13", "--no-build", several_classes=True) as chosen:
+        printed = printed_by(book.run_folder(chosen) / "13_multiclass.ipynb")
+        assert f"3 classes {[*CLASSES, 'wedges']}" in printed
+        assert "last layer (None, 3)" in printed
+        assert (chosen.artifacts / "multiclass" / "model.keras").is_file()
+    refused = python_m("booktools.book", "--profile", "smoke", "--source", str(source),
+                       "--only", "12", "13", "--no-build")  # fmt: skip
+    assert (
+        refused.returncode != 0 and "only chapter 13 reads more than two classes" in refused.stderr
+    )
 
 
 def test_fer_format_csv(tmp_path: Path) -> None:

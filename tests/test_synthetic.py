@@ -79,13 +79,68 @@ def test_expression_follows_valence() -> None:
     """Happy: mouth corners above its centre; sad: below, and the brows' inner ends raised."""
     who = synthetic._identity(np.random.default_rng(5))
     for valence, corners_up in ((0.8, True), (-0.8, False)):
-        upper, _, _ = synthetic._mouth_outline(who, valence)
+        upper, _, _ = synthetic._mouth_outline(who, synthetic.Expression(valence))
         corner_y, centre_y = upper[0, 1], upper[len(upper) // 2, 1]
         assert (corner_y < centre_y) == corners_up  # y grows downwards
     for side in (-1, 1):
-        sad = synthetic._brow_outline(who, -0.8, side)
-        calm = synthetic._brow_outline(who, 0.0, side)
+        sad = synthetic._brow_outline(who, synthetic.Expression(-0.8), side)
+        calm = synthetic._brow_outline(who, synthetic.Expression(0.0), side)
+        angry = synthetic._brow_outline(who, synthetic.Expression(0.0, anger=1.0), side)
+        surprised = synthetic._brow_outline(who, synthetic.Expression(0.0, surprise=1.0), side)
         assert sad[0, 1] < calm[0, 1] - 0.1  # the inner end (first point) is lifted
+        assert angry[0, 1] > calm[0, 1] + 0.1  # ... and pulled down in anger
+        assert surprised[:, 1].mean() < calm[:, 1].mean() - 0.1  # the whole brow goes up
+
+
+def test_the_mouth_variants_occur_on_both_sides() -> None:
+    """Closed smiles, open-mouthed crying and teeth on both sides: teeth are no shortcut."""
+    rng = np.random.default_rng(3)
+    faces = [synthetic.sample_expression(rng, sign * 0.8) for sign in (1, -1) for _ in range(300)]
+    happy, sad = faces[:300], faces[300:]
+    for group in (happy, sad):
+        shares = {k: np.mean([f.variants()[k] for f in group]) for k in synthetic.VARIANTS}
+        assert 0.15 < shares["mouth_open"] < 0.85 and shares["teeth"] > 0.1, shares
+    assert not any(f.tears for f in happy) and not any(f.crinkle for f in sad)
+    assert any(f.tears for f in sad) and any(f.crinkle for f in happy)
+    closed = synthetic.sample_expression(np.random.default_rng(0), 0.02)
+    assert closed.valence == 0.02
+
+
+def test_the_annotator_errs_more_on_weak_expressions() -> None:
+    error = synthetic.annotator_error(np.array([0.0, 0.1, 0.3, 1.0]))
+    assert error[0] == pytest.approx(0.5) and np.all(np.diff(error) < 0)
+    assert error[-1] == pytest.approx(synthetic.ANNOTATOR_FLOOR, abs=1e-3)
+    sample = sample_faces(400, seed=9, size=16, like_downloads=False)
+    wrong = sample.labels != sample.true_labels
+    weak = np.abs(sample.valence) < 0.15
+    assert wrong[weak].mean() > 3 * wrong[~weak].mean()
+
+
+def test_weak_expressions_have_their_share() -> None:
+    rng = np.random.default_rng(4)
+    strengths = np.array([synthetic.sample_strength(rng) for _ in range(4000)])
+    expected = synthetic.AMBIGUOUS_SHARE * (0.3 - 0.02) / (synthetic.AMBIGUOUS_MAX - 0.02)
+    assert abs(np.mean(strengths < 0.3) - expected) < 0.03
+
+
+def test_four_expressions_are_balanced_and_distinct() -> None:
+    sample = synthetic.sample_expression_faces(40, seed=2, size=32)
+    assert sample.class_names == synthetic.EXPRESSIONS
+    assert np.bincount(sample.true_labels).tolist() == [10, 10, 10, 10]
+    assert sample.images.shape == (40, 32, 32, 3)
+    faces = sample.expressions
+    surprised = [f for f, t in zip(faces, sample.true_labels, strict=True) if t == 2]
+    angry = [f for f, t in zip(faces, sample.true_labels, strict=True) if t == 3]
+    assert all(f.surprise > 0 and f.anger == 0 for f in surprised)
+    assert all(f.anger > 0 and f.surprise == 0 for f in angry)
+    with pytest.raises(ValueError, match="names must be"):
+        synthetic.sample_expression_faces(4, seed=2, size=32, names=("happy", "bored"))
+
+
+def test_every_background_photo_ships_and_decodes() -> None:
+    photos = synthetic.background_photos()
+    assert len(photos) == len(synthetic.BACKGROUND_PHOTOS) > 3
+    assert all(p.ndim == 3 and p.shape[2] == 3 and min(p.shape[:2]) >= 160 for p in photos)
 
 
 @pytest.mark.parametrize("like_downloads", [True, False])
@@ -223,7 +278,10 @@ def test_some_labels_are_wrong_in_the_full_profile_counts() -> None:
     total = 155 + rejected + counts["cross_class_duplicate"]
     assert 175 <= total <= 185
     assert 0.12 <= (rejected + counts["cross_class_duplicate"]) / total <= 0.17
-    assert round(synthetic.LABEL_NOISE * 155) >= 3
+    weak = synthetic.annotator_error(np.linspace(0.02, synthetic.AMBIGUOUS_MAX, 200)).mean()
+    strong = synthetic.annotator_error(np.linspace(synthetic.AMBIGUOUS_MAX, 1.0, 200)).mean()
+    share = synthetic.AMBIGUOUS_SHARE
+    assert (share * weak + (1 - share) * strong) * 155 >= 3  # wrong labels expected per class
 
 
 def test_generation_is_deterministic_for_a_seed(downloads: Path, tmp_path: Path) -> None:
