@@ -7,7 +7,6 @@ Every helper here keeps that convention.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from sklearn.metrics import confusion_matrix
 from tqdm import tqdm, trange
 
 from helpers import stats
-from helpers.store import atomic_write_text
+from helpers.store import atomic_write_text, json_text
 
 POSITIVE_LABEL = 1
 DEFAULT_THRESHOLD = 0.5
@@ -654,7 +653,7 @@ def save_metrics(profile, payload: dict) -> Path:
     """Write artifacts/<P>/metrics.json atomically (other chapters and reports read it)."""
 
     target = metrics_path(profile)
-    atomic_write_text(target, json.dumps(payload, indent=2, default=float) + "\n")
+    atomic_write_text(target, json_text(payload, indent=2))  # a NaN (e.g. no positives) is null
     return target
 
 

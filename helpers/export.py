@@ -147,7 +147,7 @@ def write_card(
             for name in (ONNX_FILE, TFLITE_FILE)
         },  # fmt: skip
     }
-    return atomic_write_text(folder / CARD_FILE, json.dumps(payload, indent=1) + "\n")
+    return atomic_write_text(folder / CARD_FILE, store.json_text(payload))
 
 
 def read_metrics(path: Path) -> dict | None:

@@ -18,6 +18,7 @@ import ctypes
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -73,6 +74,26 @@ def _ordinary_mode() -> int:
 def atomic_write_bytes(target: Path | str, data: bytes) -> Path:
     """Write bytes to target through a temporary file and a rename."""
     return atomic_save(target, lambda path: path.write_bytes(data))
+
+
+def json_text(value: Any, indent: int | None = 1) -> str:
+    """Strict JSON (what a browser's JSON.parse accepts): NaN and infinities become null.
+
+    NumPy numbers become plain numbers; a value JSON cannot hold raises TypeError.
+    """
+
+    def plain(item: Any) -> Any:
+        if isinstance(item, Mapping):
+            return {str(key): plain(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(inner) for inner in item]
+        if hasattr(item, "item") and callable(item.item):  # a NumPy scalar
+            item = item.item()
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        return item
+
+    return json.dumps(plain(value), indent=indent, allow_nan=False) + "\n"
 
 
 def atomic_write_text(target: Path | str, text: str) -> Path:

@@ -113,3 +113,12 @@ def test_the_card_carries_the_test_metrics_it_is_given(
         metrics_file.parent, classify.read_card(saved_model), "image", metrics
     )
     assert json.loads(card_path.read_text())["test_metrics"] == metrics
+    # a metric a small test set leaves undefined (no image called positive) is NaN: the card
+    # must stay JSON a browser's JSON.parse reads, so it is written as null
+    undefined = {"n": 3, "precision": {"value": float("nan"), "low": float("inf")}}
+    card_path = export.write_card(
+        metrics_file.parent, classify.read_card(saved_model), "image", undefined
+    )
+    text = card_path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text)["test_metrics"]["precision"] == {"value": None, "low": None}

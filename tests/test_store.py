@@ -141,3 +141,16 @@ def test_stamps_compare_as_json(tmp_path: Path) -> None:
     assert store.is_current(folder, {"name": "a", "sizes": (1, 2)})  # a tuple is a JSON list
     assert not store.is_current(folder, {"name": "b", "sizes": (1, 2)})
     assert not store.is_current(tmp_path / "missing", {})
+
+
+def test_json_text_is_strict_json_with_numpy_values() -> None:
+    import json
+
+    import numpy as np
+
+    text = store.json_text(
+        {"a": np.float32(0.5), "b": [np.int64(3), float("nan")], "c": (1, -np.inf)}
+    )
+    assert json.loads(text) == {"a": 0.5, "b": [3, None], "c": [1, None]}
+    with pytest.raises(TypeError):
+        store.json_text({"path": object()})
