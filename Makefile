@@ -66,9 +66,12 @@ nbval: install
 	BOOK_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider -p booktools.nbval_copies \
 		--nbval-lax --current-env notebooks
 
-# the smoke book end to end on non-synthetic sources made by the tests
+# the smoke book end to end on non-synthetic sources made by the tests; worksteal: a worker that
+# is done takes a test still queued on the other (three tests on two workers: the whole-book folder
+# run takes longest, the FER and three-class runs share the other worker)
 e2e: install
-	BOOK_E2E=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider --durations=0 tests/test_sources_e2e.py
+	BOOK_E2E=1 $(PY) -m pytest -q -n 2 --dist worksteal -p no:cacheprovider --durations=0 \
+		tests/test_sources_e2e.py
 
 # the smoke book executed by the runner (papermill), then its site
 smoke-book: install
