@@ -517,15 +517,17 @@ def site_output(profile: Profile) -> Path:
     return BUILD / "html" if is_default(profile) else site.sites_folder(profile) / "_build" / "html"
 
 
-def checked_source(name: str, source: str | None, selected: list[Chapter], build: bool) -> Profile:
+def checked_source(
+    name: str, source: str | None, selected: list[Chapter], build: bool, chapters: list[Chapter]
+) -> Profile:
     """The run's profile; a source of more than two classes only for chapters that read one."""
     several = not build and all(chapter.several_classes for chapter in selected)
     try:
         return get_profile(name, source, several_classes=several)
     except (OSError, ValueError) as error:
-        readers = [c.number for c in selected if c.several_classes] or ["13"]
+        readers = [c.number for c in chapters if c.several_classes]
         hint = ""
-        if not several and source is not None:
+        if readers and not several and source is not None:
             try:
                 get_profile(name, source, several_classes=True)
                 hint = (
@@ -550,7 +552,7 @@ def run(
     chapters = discover_chapters()
     check_chapters(chapters)
     selected = select(chapters, only) if execute else chapters
-    chosen = checked_source(name, source, selected, build)
+    chosen = checked_source(name, source, selected, build, chapters)
     lacking = system.missing("book")
     if lacking:
         raise BookError(system.advice(lacking))

@@ -237,7 +237,7 @@ def mouth_versions(
     -strength, brows and eyes with it) and whether teeth show differ. Drawn and squashed like
     the downloads; returns images (n, 4, size, size, 3) and each version's landmarks.
     """
-    opening = synthetic.MOUTH_OPEN * (0.45 + 0.55 * strength)
+    opening = synthetic.mouth_opening(strength)
     images = np.empty((n, len(MOUTH_VERSIONS), size, size, 3), np.uint8)
     landmarks = []
     for i in range(n):
@@ -251,6 +251,21 @@ def mouth_versions(
             marks.append(drawn)
         landmarks.append(marks)
     return images, landmarks
+
+
+def mouth_effects(probabilities: np.ndarray) -> dict[str, np.ndarray]:
+    """Per face, how far P(second class) moves when only the curve turns down, and when teeth show.
+
+    `probabilities` is (faces, len(MOUTH_VERSIONS)), columns in MOUTH_VERSIONS order; each
+    effect is averaged over the two settings of the other change.
+    """
+    p = np.asarray(probabilities, dtype=float)
+    if p.ndim != 2 or p.shape[1] != len(MOUTH_VERSIONS):
+        raise ValueError(f"expected (faces, {len(MOUTH_VERSIONS)}) probabilities, got {p.shape}")
+    column = {version: k for k, version in enumerate(MOUTH_VERSIONS)}
+    curve = np.mean([p[:, column[("down", t)]] - p[:, column[("up", t)]] for t in (True, False)], 0)
+    teeth = np.mean([p[:, column[(c, True)]] - p[:, column[(c, False)]] for c in ("up", "down")], 0)
+    return {"curve turned down": curve, "teeth shown": teeth}
 
 
 def draw_personal_faces(

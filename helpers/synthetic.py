@@ -289,6 +289,11 @@ class Expression:
     surprise: float = 0.0
     anger: float = 0.0
 
+    @property
+    def strength(self) -> float:
+        """How strongly the face shows its expression: |valence|, or its surprise or anger."""
+        return max(abs(self.valence), self.surprise, self.anger)
+
     def variants(self) -> dict[str, int]:
         """The faces.csv variant columns: 1 where the face shows it, else 0."""
         shown = (self.mouth_open > 0, self.teeth, self.tears, self.crinkle)
@@ -307,6 +312,11 @@ def annotator_error(strength: float | np.ndarray) -> float | np.ndarray:
     return ANNOTATOR_FLOOR + (0.5 - ANNOTATOR_FLOOR) * np.exp(-np.abs(strength) / ANNOTATOR_SCALE)
 
 
+def mouth_opening(strength: float) -> float:
+    """An open mouth's opening, in face half-widths, for a happy or sad face of this strength."""
+    return MOUTH_OPEN * (0.45 + 0.55 * strength)
+
+
 def sample_expression(rng: np.random.Generator, valence: float) -> Expression:
     """A happy or sad face's variants for its valence: open or closed mouth, teeth, tears, crinkle."""
     strength = abs(valence)
@@ -314,7 +324,7 @@ def sample_expression(rng: np.random.Generator, valence: float) -> Expression:
     a, b = OPEN_SMILE if side == "happy" else OPEN_CRY
     opened = rng.random() < a + b * strength
     teeth = opened and rng.random() < TEETH_IF_OPEN[side]
-    opening = MOUTH_OPEN * (0.45 + 0.55 * strength) if opened else 0.0
+    opening = mouth_opening(strength) if opened else 0.0
     crinkle = side == "happy" and rng.random() < CRINKLE * strength
     tears = side == "sad" and rng.random() < TEARS * strength
     return Expression(float(valence), opening, bool(teeth), bool(tears), bool(crinkle))

@@ -53,3 +53,15 @@ def make_shape_folder(
             suffix = "png" if index % 2 else "jpg"
             draw_shape(shape, rng).save(folder / f"shape_{index:03d}.{suffix}")
     return root
+
+
+def add_copied_class(root: Path, name: str, count: int) -> Path:
+    """root/<name>/N.jpg: `count` copies of the folder's first image, a class that only counts files.
+
+    For the checks of a folder's classes (their number and sizes), which never decode the files.
+    """
+    first = (root / "happy" / "shape_000.jpg").read_bytes()
+    (root / name).mkdir()
+    for index in range(count):
+        (root / name / f"{index}.jpg").write_bytes(first)
+    return root

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tiny_models import averaging_model
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
@@ -73,3 +74,13 @@ def test_mouth_versions_differ_only_around_the_mouth() -> None:
         assert all(m["face"] == face_marks[0]["face"] for m in face_marks)  # same pose and size
         up_teeth, up_closed = face[0].astype(int), face[1].astype(int)
         assert np.abs(up_teeth - up_closed).sum() > 0  # the teeth do change the picture
+
+
+def test_mouth_effects_average_each_change_over_the_other() -> None:
+    # columns in MOUTH_VERSIONS order: (up, teeth), (up, none), (down, teeth), (down, none)
+    p = np.array([[0.1, 0.2, 0.7, 0.9], [0.5, 0.5, 0.5, 0.5]])
+    effects = answer_key.mouth_effects(p)
+    np.testing.assert_allclose(effects["curve turned down"], [(0.6 + 0.7) / 2, 0.0])
+    np.testing.assert_allclose(effects["teeth shown"], [(-0.1 - 0.2) / 2, 0.0])
+    with pytest.raises(ValueError, match="expected"):
+        answer_key.mouth_effects(p[:, :3])

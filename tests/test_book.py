@@ -385,14 +385,9 @@ def test_nbval_outputs_become_an_executed_copy_like_the_runners(tmp_path: Path) 
 
 
 def test_a_source_of_three_classes_runs_only_the_chapters_that_read_one(tmp_path: Path) -> None:
-    from shape_sources import make_shape_folder
+    from shape_sources import add_copied_class, make_shape_folder
 
-    three = make_shape_folder(tmp_path / "three", per_class=10)
-    (three / "third").mkdir()
-    for index in range(10):
-        (three / "third" / f"{index}.jpg").write_bytes(
-            (three / "happy" / "shape_000.jpg").read_bytes()
-        )
+    three = add_copied_class(make_shape_folder(tmp_path / "three", per_class=10), "third", 10)
     write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"])
     several = write_notebook(tmp_path / "13_m.ipynb", ["PROFILE = None"])
     nb = nbformat.read(several, as_version=4)
@@ -400,9 +395,9 @@ def test_a_source_of_three_classes_runs_only_the_chapters_that_read_one(tmp_path
     nbformat.write(nb, several)
     chapters = book.discover_chapters(tmp_path)
     assert [c.several_classes for c in chapters] == [False, True]
-    chosen = book.checked_source("smoke", str(three), chapters[1:], build=False)
+    chosen = book.checked_source("smoke", str(three), chapters[1:], False, chapters)
     assert chosen.source_kind == "folder"
     with pytest.raises(book.BookError, match="has 3 .*only chapter 13 .* --only 13 --no-build"):
-        book.checked_source("smoke", str(three), chapters, build=False)
+        book.checked_source("smoke", str(three), chapters, False, chapters)
     with pytest.raises(book.BookError, match="has 3"):  # a site needs every chapter: two classes
-        book.checked_source("smoke", str(three), chapters[1:], build=True)
+        book.checked_source("smoke", str(three), chapters[1:], True, chapters)

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from shape_sources import make_shape_folder
+from shape_sources import add_copied_class, make_shape_folder
 
 from booktools import book
 from helpers import clean, env, fer, pipeline, profiles, split, store
@@ -78,12 +78,7 @@ def test_bad_sources_are_clear_errors(tmp_path: Path, make, error, message) -> N
 
 
 def test_a_folder_source_needs_exactly_two_classes_of_enough_files(tmp_path: Path) -> None:
-    three = make_shape_folder(tmp_path / "three", per_class=10)
-    (three / "neutral").mkdir()
-    for index in range(12):
-        (three / "neutral" / f"{index}.jpg").write_bytes(
-            (three / "happy" / "shape_000.jpg").read_bytes()
-        )
+    three = add_copied_class(make_shape_folder(tmp_path / "three", per_class=10), "neutral", 12)
     with pytest.raises(ValueError, match=r"has 3 \(happy: 10, neutral: 12, sad: 10\)"):
         profiles.get_profile("smoke", three)
     # the multi-class chapter opens the check to two classes or more, and only that check
