@@ -24,10 +24,10 @@ JOBS ?=
 # minutes (measured on this project's machine: 11 s with an empty cache and 28 s with the byte-
 # code compiled, against pip's 97 s with a warm cache)
 UV := uv==0.13.9
-UNIT_LOG := _build/unit-tests.log
+SOURCES_LOG := _build/source-tests.log
 BOOK_ARGS := --profile $(PROFILE) $(if $(SOURCE),--source "$(SOURCE)",) $(if $(ONLY),--only $(ONLY),) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: book test lint unit nbval unit-and-nbval e2e smoke-book smoke-site site clean install sync programs
+.PHONY: book test lint unit nbval e2e smoke-book smoke-site site clean install sync programs
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -84,18 +84,18 @@ smoke-site: install
 site: install
 	BOOK_SITE_REQUIRED=1 $(PY) -m pytest -q tests/site
 
-# the unit tests (one process) run beside nbval, whose chapters, one after another, keep only one
-# core busy: 161 s for both instead of 55 + 145 s one after the other (measured here). Their
-# output waits in $(UNIT_LOG) and is shown after nbval's.
-unit-and-nbval: install
-	@mkdir -p $(dir $(UNIT_LOG))
-	@$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/site > $(UNIT_LOG) 2>&1 & unit=$$!; \
-	echo "the unit tests run beside nbval; their output follows nbval's"; \
-	$(MAKE) --no-print-directory nbval; nbval=$$?; \
-	wait $$unit; units=$$?; echo "--- unit tests (exit $$units) ---"; cat $(UNIT_LOG); \
-	test $$nbval -eq 0 -a $$units -eq 0
-
-test: programs lint unit-and-nbval smoke-site site e2e
+# two lanes at once: nbval's chapters, one after another, keep about one core busy, and so do the
+# unit tests (one process); the end-to-end runs, which write only their own sources' folders, then
+# take the second lane. The notebook lane (nbval, the smoke site, its browser checks) prints as it
+# goes; the other lane's output waits in $(SOURCES_LOG) and is shown after it.
+test: programs lint
+	@mkdir -p $(dir $(SOURCES_LOG))
+	@{ $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/site; units=$$?; \
+	  $(MAKE) --no-print-directory e2e; e2e=$$?; exit $$((units | e2e)); } > $(SOURCES_LOG) 2>&1 & \
+	lane=$$!; echo "the unit tests and end-to-end runs go beside the notebooks; output in $(SOURCES_LOG)"; \
+	$(MAKE) --no-print-directory nbval smoke-site site; notebooks=$$?; \
+	wait $$lane; sources=$$?; echo "--- unit tests and end-to-end runs (exit $$sources) ---"; \
+	cat $(SOURCES_LOG); test $$notebooks -eq 0 -a $$sources -eq 0
 
 # the .md twin of each chapter is the one to edit; this writes it into the paired .ipynb
 sync: install
