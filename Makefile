@@ -57,8 +57,9 @@ lint: install
 	$(PY) -m ruff check helpers booktools tests notebooks
 	$(PY) -m ruff format --check helpers booktools tests
 
+UNIT_TESTS := $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/site
 unit: install
-	$(PY) -m pytest -q -n 2 -p no:cacheprovider tests --ignore=tests/site
+	$(UNIT_TESTS) -n 2
 
 # every chapter as a reader's Jupyter runs it (no injected parameters), on the smoke profile;
 # booktools.nbval_copies keeps what nbval executed as the smoke run's chapters
@@ -90,7 +91,7 @@ site: install
 # goes; the other lane's output waits in $(SOURCES_LOG) and is shown after it.
 test: programs lint
 	@mkdir -p $(dir $(SOURCES_LOG))
-	@{ $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/site; units=$$?; \
+	@{ $(UNIT_TESTS); units=$$?; \
 	  $(MAKE) --no-print-directory e2e; e2e=$$?; exit $$((units | e2e)); } > $(SOURCES_LOG) 2>&1 & \
 	lane=$$!; echo "the unit tests and end-to-end runs go beside the notebooks; output in $(SOURCES_LOG)"; \
 	$(MAKE) --no-print-directory nbval smoke-site site; notebooks=$$?; \
