@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from helpers import clean, extract, fer, split, synthetic
+from helpers import clean, extract, fer, fresh, split, synthetic
 from helpers.images import NEAR_DUPLICATE_BITS
 from helpers.profiles import SYNTHETIC, Profile
 from helpers.store import build_once, files_digest, is_current
@@ -220,4 +221,40 @@ def ensure_export(profile: Profile) -> Path:
     metrics = export.read_metrics(evaluate.metrics_path(profile))
     return build_once(
         export_folder(profile), stamp, lambda staging: export.export_model(source, staging, metrics)
+    )
+
+
+# --- fresh faces ---------------------------------------------------------------------------------
+
+FRESH_SEED_OFFSET = 8_000_000  # the shared fresh draw's seed, far from every other stream
+
+
+def ensure_fresh(profile: Profile) -> Path:
+    """data/P/fresh/: profile.fresh_faces new faces at the model's input size (synthetic only)."""
+    if not profile.generated:
+        raise ValueError(f"only the synthetic source can draw fresh faces, not {profile.source}")
+    n, seed, size = profile.fresh_faces, profile.seed + FRESH_SEED_OFFSET, profile.image_size
+    stamp = {
+        "step": "fresh",
+        "version": fresh.FRESH_VERSION,
+        "faces": n,
+        "seed": seed,
+        "size": size,
+        "generator": synthetic.GENERATOR_VERSION,
+    }
+    return build_once(
+        profile.data / "fresh", stamp, lambda dest: fresh.write_fresh_faces(dest, n, seed, size)
+    )
+
+
+def comparison_set(profile: Profile) -> fresh.FaceSet:
+    """The images methods are compared on: the fresh draw, or (other sources) the test split."""
+    if profile.generated:
+        return fresh.read_fresh_faces(ensure_fresh(profile), profile.fresh_faces)
+    data = make_datasets(profile)
+    batches = [(images.numpy(), labels.numpy()) for images, labels in data.test]
+    images = np.concatenate([b[0] for b in batches])  # float32, as chapter 6 scores them
+    labels = np.concatenate([b[1] for b in batches]).astype(int)
+    return fresh.FaceSet(
+        images=images, labels=labels, name=f"the test split ({len(labels)} images)"
     )

@@ -147,6 +147,7 @@ class Profile:
     epochs: int
     batch_size: int
     fresh_sample: int  # faces drawn from the generator for chapter 6's fresh-sample check
+    fresh_faces: int = 100  # the shared fresh draw every comparison is judged on (helpers.fresh)
     seed: int = DEFAULT_SEED
     source: str = SYNTHETIC  # 'synthetic' or an absolute path (see resolve_source)
     source_kind: str = (
@@ -196,6 +197,7 @@ PROFILES: dict[str, Profile] = {
         epochs=20,
         batch_size=32,
         fresh_sample=600,
+        fresh_faces=2000,
     ),
     "smoke": Profile(
         name="smoke",

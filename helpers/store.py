@@ -6,7 +6,8 @@
   `stamp` (what it was built from: settings, input files' sizes and times, code versions).
   Otherwise `build(staging)` fills a fresh staging folder beside it, the stamp is written into
   that folder, and the folder is published in place of the old one. Every cached step of the
-  pipeline (downloads, raw, clean) is built this way; see helpers.pipeline.
+  pipeline (downloads, raw, clean) is built this way; see helpers.pipeline. One process builds
+  a folder at a time (`exclusive`): another that needs it meanwhile waits, then reuses it.
 - A staging folder's name carries the process id that made it, so a run killed half-way
   (SIGKILL, a power cut) leaves nothing that the next run of the same step does not remove.
 """
@@ -240,6 +241,30 @@ def is_current(folder: Path, stamp: Mapping[str, Any], name: str = STAMP_FILE) -
     return read_stamp(folder, name) == json.loads(json.dumps(stamp))
 
 
+def lock_file(target: Path) -> Path:
+    """Where the lock of a folder being built lives: the temporary folder, keyed by its path."""
+    key = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "happy-or-sad-locks"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{key}.lock"
+
+
+@contextlib.contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """Hold target's lock: other processes asking for it wait (no lock where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: at worst two processes build the same folder
+        yield
+        return
+    with open(lock_file(target), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_once(
     target: Path,
     stamp: Mapping[str, Any],
@@ -250,12 +275,14 @@ def build_once(
     target = Path(target)
     if is_current(target, stamp, name):
         return target
-    staging = staging_dir(target)
-    try:
-        build(staging)
-        atomic_write_text(staging / name, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
-        if not is_current(target, stamp, name):  # another process may have just finished it
+    with exclusive(target):
+        if is_current(target, stamp, name):  # another process built it while this one waited
+            return target
+        staging = staging_dir(target)
+        try:
+            build(staging)
+            atomic_write_text(staging / name, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
             publish(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -154,3 +154,32 @@ def test_json_text_is_strict_json_with_numpy_values() -> None:
     assert json.loads(text) == {"a": 0.5, "b": [3, None], "c": [1, None]}
     with pytest.raises(TypeError):
         store.json_text({"path": object()})
+
+
+def _build_slowly(target: str, log: str) -> None:
+    """build_once with a build that takes a while and notes each time it runs (for a subprocess)."""
+
+    def build(staging: Path) -> None:
+        with open(log, "a") as handle:
+            handle.write("built\n")
+        time.sleep(0.5)
+        (staging / "out.txt").write_text("done")
+
+    store.build_once(Path(target), {"v": 1}, build)
+
+
+def test_two_processes_build_a_folder_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    target, log = tmp_path / "out", tmp_path / "log.txt"
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_build_slowly, args=(str(target), str(log))) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert log.read_text() == "built\n"  # the second waited for the first, then reused its folder
+    assert (target / "out.txt").read_text() == "done"
