@@ -34,8 +34,12 @@ def first_line(source: str) -> str:
     return next((line.strip() for line in source.splitlines() if line.strip()), "")
 
 
-def finish_copy(path: Path, run: dict[str, Any]) -> None:
-    """Hide the parameter cells on the page and record the run in the notebook's metadata."""
+def finish_copy(path: Path, run: dict[str, Any], final: Path | None = None) -> None:
+    """Hide the parameter cells on the page and record the run in the notebook's metadata.
+
+    papermill recorded the path it wrote to (the `failed/` copy); `final` is where the copy ends
+    up once it has run to the end, which its metadata then names.
+    """
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -44,7 +48,23 @@ def finish_copy(path: Path, run: dict[str, Any]) -> None:
         if any(tag in tags for tag in HIDDEN_TAGS) and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
     notebook.metadata[RUN_KEY] = run
+    if final is not None and "papermill" in notebook.metadata:
+        notebook.metadata["papermill"]["output_path"] = str(final)
     atomic_write_text(path, nbformat.writes(notebook) + "\n")
+
+
+def for_other_source(notebook: Path, kind: str) -> Any:
+    """The chapter as it runs on a source other than the generator's.
+
+    Its answer-key section is replaced by one line (`without_answer_key`), and each Markdown
+    cell that reads the default run (metadata `on_other_data`) by the neutral sentence it names
+    for other data: the claims it makes are checked on the synthetic source only.
+    """
+    from booktools.claims import replace_for_other_data
+
+    chapter = without_answer_key(notebook, kind)
+    replace_for_other_data(chapter)
+    return chapter
 
 
 def without_answer_key(notebook: Path, kind: str) -> Any:
@@ -102,11 +122,9 @@ def execute(
     failed.parent.mkdir(parents=True, exist_ok=True)
     # the runner checked the source against the chapters it runs; here only its kind matters
     chosen = get_profile(profile_name, source, several_classes=True)
-    if not chosen.generated:  # the answer-key section is replaced before the chapter runs
+    if not chosen.generated:  # answer key and default-run readings replaced before it runs
         stripped = failed.with_name(f".{failed.stem}.input.ipynb")
-        atomic_write_text(
-            stripped, nbformat.writes(without_answer_key(notebook, chosen.source_kind))
-        )
+        atomic_write_text(stripped, nbformat.writes(for_other_source(notebook, chosen.source_kind)))
         notebook_input = stripped
     else:
         notebook_input = notebook
@@ -134,7 +152,7 @@ def execute(
         if notebook_input != notebook:
             notebook_input.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
-    finish_copy(failed, {**run, "executed_by": "papermill", "seconds": round(seconds, 2)})
+    finish_copy(failed, {**run, "executed_by": "papermill", "seconds": round(seconds, 2)}, out)
     os.replace(failed, out)
     return {"ok": True, "seconds": seconds}
 

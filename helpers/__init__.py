@@ -8,6 +8,7 @@ from helpers.env import quiet_logs
 quiet_logs()
 
 from helpers.env import seed_everything, setup  # noqa: E402
+from helpers.glued import glue_all  # noqa: E402
 from helpers.paths import ROOT, artifacts_dir, data_dir  # noqa: E402
 from helpers.profiles import PROFILES, Profile, get_profile  # noqa: E402
 
@@ -18,6 +19,7 @@ __all__ = [
     "artifacts_dir",
     "data_dir",
     "get_profile",
+    "glue_all",
     "seed_everything",
     "setup",
 ]
