@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from booktools import kernel, site, system
+from booktools import claims, kernel, site, system
 from helpers.env import out_of_memory
 from helpers.paths import BUILD, NOTEBOOKS, ROOT, ensure_dir, shown
 from helpers.profiles import (
@@ -181,6 +181,10 @@ def check_chapters(chapters: list[Chapter], toc: Path | None = None) -> None:
                 f"{chapter.source.name}: metadata {META_KEY}.after names "
                 f"{', '.join(unknown + later)}, which is not an earlier chapter"
             )
+        try:
+            claims.read_claims(chapter.source)
+        except claims.ClaimError as error:
+            raise BookError(f"{chapter.source.name}: metadata {META_KEY}.claims: {error}") from None
         outputs = [i.partition(":")[2] for i in chapter.after or () if ":" in i]
         if any(output not in OUTPUTS for output in outputs):
             raise BookError(
@@ -403,8 +407,27 @@ def status_line(running: list[Running]) -> str:
     return f"  running {', '.join(parts)}"
 
 
-def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> dict[str, float]:
-    """Execute chapters, up to `jobs` at a time in dependency order; return their seconds."""
+def claim_problems(chapter: Chapter, executed: Path, profile: Profile) -> list[str]:
+    """The chapter's claims that its executed copy contradicts, one line each.
+
+    Claims are about the default run: checked on the synthetic source only, every claim on the
+    full profile and those marked `smoke: true` on the smoke profile.
+    """
+    if not profile.generated:
+        return []
+    return claims.check_executed(chapter.source, executed, profile.name)
+
+
+def execute_chapters(
+    chapters: list[Chapter], profile: Profile, jobs: int, false_claims: list[str] | None = None
+) -> dict[str, float]:
+    """Execute chapters, up to `jobs` at a time in dependency order; return their seconds.
+
+    Each chapter's claims are checked as soon as it has run; the lines of those that do not
+    hold go to `false_claims` (the run goes on, so one run names them all), or, when no list is
+    given, fail the call once every chapter has run.
+    """
+    collected: list[str] = [] if false_claims is None else false_claims
     name = kernel.ensure_kernel()
     folder = ensure_dir(run_folder(profile))
     label = profile.name if profile.generated else f"{profile.name}, source {profile.source}"
@@ -455,7 +478,11 @@ def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> di
                 timings[item.chapter.stem] = seconds
                 finished.add(item.chapter.number)
                 item.result.unlink(missing_ok=True)
+                false = claim_problems(item.chapter, folder / item.chapter.source.name, profile)
+                collected += false
                 done = f"[{len(finished)}/{len(chapters)}] {item.chapter.stem:<18} {seconds:6.1f} s"
+                if false:
+                    done += f"  ({len(false)} claim(s) contradicted by the run: listed at the end)"
                 print(f"\r\033[K{done}" if tty else done, flush=True)
     except KeyboardInterrupt:
         stop([r.process for r in running])
@@ -464,6 +491,8 @@ def execute_chapters(chapters: list[Chapter], profile: Profile, jobs: int) -> di
     except MemoryError:
         stop([r.process for r in running])  # no chapter goes on without its runner
         raise
+    if false_claims is None and collected:
+        raise BookError("\n".join(collected))
     return timings
 
 
@@ -560,19 +589,47 @@ def run(
     if execute:
         count = jobs or default_jobs()
         start = time.perf_counter()
+        false_claims: list[str] = []
         with memory_step(f"running {len(selected)} chapter(s) of run {chosen.folder_name}"):
-            timings = execute_chapters(selected, chosen, count)
+            timings = execute_chapters(selected, chosen, count, false_claims)
         save_timings(timings, chosen, count, time.perf_counter() - start)
         print_timings(timings)
+        if false_claims:
+            raise BookError("\n".join(false_claims))
     if build:
         with memory_step(f"building the site of run {chosen.folder_name}"):
-            executed = site.check_run(chapters, run_folder(chosen), run_identity(chosen))
-            source_tree = site.stage(chosen, executed)
-            site.write_generated(source_tree / "book" / "generated", chosen, timings_path(chosen))
-            output = site_output(chosen)
-            site.build(source_tree, output)
+            output = build_site(chapters, chosen, partial=bool(execute and only))
         print(f"\nsite built: {shown(output)}/index.html")
     return timings
+
+
+def build_site(chapters: list[Chapter], profile: Profile, partial: bool = False) -> Path:
+    """Check the run's chapters and their claims, then build its site; return where it is.
+
+    `partial` (a run of some chapters, --only): a chapter never executed in this run gets a
+    page saying so, and the site shows the rest; otherwise every chapter must have run.
+    """
+    folder = run_folder(profile)
+    executed = site.check_run(chapters, folder, run_identity(profile), partial=partial)
+    present = [c for c in chapters if folder / c.source.name in executed]
+    problems = [
+        line for c in present for line in claim_problems(c, folder / c.source.name, profile)
+    ]
+    if problems:
+        raise BookError("\n".join(problems))
+    absent = [c for c in chapters if c not in present]
+    if absent:
+        numbers = ", ".join(c.number for c in absent)
+        print(
+            f"site of the {len(present)} chapter(s) executed in run {profile.folder_name}; "
+            f"the pages of {numbers} only say how to run them",
+            flush=True,
+        )
+    source_tree = site.stage(profile, executed, absent)
+    site.write_generated(source_tree / "book" / "generated", profile, timings_path(profile))
+    output = site_output(profile)
+    site.build(source_tree, output)
+    return output
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,12 +9,14 @@ chapter comes from the same run, and two sites can be built at the same time.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from booktools import execute, perf
+from booktools import execute, perf, published
 from helpers.paths import BUILD, ROOT, shown
 from helpers.profiles import Profile
 from helpers.store import atomic_write_text
@@ -38,15 +40,21 @@ def sites_folder(profile: Profile) -> Path:
     return SITES / profile.folder_name
 
 
-def check_run(chapters: list, folder: Path, identity: dict[str, str]) -> list[Path]:
-    """The run's executed copy of every chapter; SiteError if one is missing or from another run."""
+def check_run(
+    chapters: list, folder: Path, identity: dict[str, str], partial: bool = False
+) -> list[Path]:
+    """The run's executed copy of every chapter; SiteError if one is from another run.
+
+    A chapter never executed in the run is an error too, unless `partial` (a run of some
+    chapters), which returns the copies there are.
+    """
     missing = [c.stem for c in chapters if not (folder / c.source.name).is_file()]
-    if missing:
+    if missing and not partial:
         raise SiteError(
             f"cannot build the site of run {identity['run']!r}: chapter(s) never executed in it: "
             f"{', '.join(missing)} (run without --only, or with --only for those)"
         )
-    executed = [folder / c.source.name for c in chapters]
+    executed = [folder / c.source.name for c in chapters if c.stem not in missing]
     for path in executed:
         recorded = json.loads(path.read_text(encoding="utf-8"))["metadata"].get(execute.RUN_KEY, {})
         if {k: recorded.get(k) for k in identity} != identity:
@@ -68,8 +76,12 @@ def _link(target: Path, link: Path) -> None:
             shutil.copy2(target, link)
 
 
-def stage(profile: Profile, executed: list[Path]) -> Path:
-    """Make the run's source tree afresh: shared files linked, its chapters copied in."""
+def stage(profile: Profile, executed: list[Path], absent: list | tuple = ()) -> Path:
+    """Make the run's source tree afresh: shared files linked, its chapters' reader copies in.
+
+    Each executed chapter is staged as `published.publish` makes it (the page and the
+    download); each chapter in `absent` (never executed in a partial run) as a page that says so.
+    """
     tree = sites_folder(profile) / "src"
     shutil.rmtree(tree, ignore_errors=True)
     (tree / "book" / "chapters").mkdir(parents=True)
@@ -80,20 +92,59 @@ def stage(profile: Profile, executed: list[Path]) -> Path:
         if page.name not in UNSTAGED:
             _link(page, tree / "book" / page.name)
     for path in executed:
-        shutil.copy2(path, tree / "book" / "chapters" / path.name)
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        text = json.dumps(published.publish(notebook, ROOT), indent=1, ensure_ascii=False)
+        atomic_write_text(tree / "book" / "chapters" / path.name, text + "\n")
+    for chapter in absent:
+        atomic_write_text(
+            tree / "book" / "chapters" / f"{chapter.stem}.md", placeholder(chapter, profile)
+        )
     stage_static(profile, tree / RUN_STATIC)
     return tree
 
 
+NOT_EXECUTED = "hos-not-executed"  # the class of a placeholder page's note (the site tests)
+
+
+def placeholder(chapter: Any, profile: Profile) -> str:
+    """The page of a chapter this run has not executed: its title, its labels, how to run it.
+
+    The labels (and the heading under each) stay, so the other pages' references still resolve.
+    """
+    cells = json.loads(chapter.source.read_text(encoding="utf-8")).get("cells", [])
+    markdown = ["".join(c["source"]) for c in cells if c.get("cell_type") == "markdown"]
+    lines = "\n".join(markdown).splitlines()
+    title = next((line for line in lines if line.startswith("# ")), f"# {chapter.stem}")
+    head, sections = [title], []
+    for index, line in enumerate(lines):
+        heading = next((h for h in lines[index + 1 : index + 4] if h.startswith("#")), None)
+        if LABEL.match(line) and heading:
+            if heading == title:
+                head = [line, title]
+            else:
+                sections += [line, "## " + heading.lstrip("#").strip(), ""]  # one level: no jumps
+    command = f"python -m booktools.book --profile {profile.name} --only {chapter.number}"
+    note = (
+        f'<p class="{NOT_EXECUTED}">This chapter has not been executed in run '
+        f"<code>{profile.folder_name}</code>: <code>{command}</code> runs it.</p>"
+    )
+    return "\n".join([*head, "", note, "", *sections]) + "\n"
+
+
+LABEL = re.compile(r"^\([A-Za-z0-9_-]+\)=\s*$")
+
+
 def stage_static(profile: Profile, folder: Path) -> None:
-    """The classifier page's files: its script, onnxruntime-web, and the run's exported model.
+    """The site's own files: its style sheet, the classifier page's script, onnxruntime-web and
+    the run's exported model.
 
     A run without an export (chapter 6 writes it) gets no model/ folder, and the page says so.
     """
     from helpers import export, pipeline
 
     (folder / "ort").mkdir(parents=True)
-    _link(PAGES / "assets" / "classifier.js", folder / "classifier.js")
+    for name in ("classifier.js", "book.css"):
+        _link(PAGES / "assets" / name, folder / name)
     for name in ORT_FILES:
         _link(ORT_DIST / name, folder / "ort" / name)
     exported = pipeline.export_folder(profile)

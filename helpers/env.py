@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,11 @@ def quiet_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    # visualkeras 0.2.0 calls its own default legend_text_spacing_offset=15 deprecated, so
+    # every call warns unless it passes 0; the warning says nothing about the reader's code
+    warnings.filterwarnings(
+        "ignore", message="The legend_text_spacing_offset parameter", module="visualkeras"
+    )
     if "tensorflow" not in sys.modules and not any(
         isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path
     ):

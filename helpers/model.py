@@ -6,7 +6,6 @@ build, train and inspect it through these functions so every chapter uses one de
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -216,9 +215,7 @@ def layered_view(model: keras.Model, **kwargs: Any) -> Image.Image:
         "spacing": 20,
     }
     options.update(kwargs)
-    with _with_output_shapes(model), warnings.catch_warnings():
-        # visualkeras 0.2.0 warns that this parameter is deprecated even when it is 0
-        warnings.filterwarnings("ignore", message="The legend_text_spacing_offset parameter")
+    with _with_output_shapes(model):  # its deprecation warning: see helpers.env.quiet_logs
         image = visualkeras.layered_view(model, **options)
     return image.convert("RGB")
 

@@ -401,3 +401,68 @@ def test_a_source_of_three_classes_runs_only_the_chapters_that_read_one(tmp_path
         book.checked_source("smoke", str(three), chapters, False, chapters)
     with pytest.raises(book.BookError, match="has 3"):  # a site needs every chapter: two classes
         book.checked_source("smoke", str(three), chapters[1:], True, chapters)
+
+
+def test_a_false_claim_fails_the_run_with_one_line_and_the_site_is_not_built(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chapter glues with helpers.glue_all; its front matter's claim contradicts the values."""
+    glue = "import numpy as np\nimport helpers\nhelpers.glue_all({'a': np.float64(0.5), 'b': 2})"
+    one_book(tmp_path, monkeypatch, ["PROFILE = None", glue])
+    path = tmp_path / "notebooks" / "01_only.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    claim = {"says": "a is larger than b", "check": "a > b"}  # checked on the full profile only
+    notebook.metadata[book.META_KEY] = {"claims": [claim]}
+    nbformat.write(notebook, path)
+    line = 'error: 01_only: claim "a is larger than b" does not hold: a > b with a=0.5, b=2'
+
+    assert book.main(["--profile", "full", "--no-build"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [line]
+    assert (runs / "full" / "01_only.ipynb").is_file(), "the executed copy stays, to be looked at"
+
+    def never(*args: object) -> None:
+        raise AssertionError("a site was built although a claim does not hold")
+
+    monkeypatch.setattr(site, "build", never)  # --no-execute checks the claims before building
+    assert book.main(["--profile", "full", "--no-execute"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [line]
+
+    assert book.main(["--profile", "smoke", "--no-build"]) == 0, "not a smoke claim"
+    capsys.readouterr()
+    notebook.metadata[book.META_KEY] = {"claims": [{**claim, "smoke": True}]}
+    nbformat.write(notebook, path)
+    assert book.main(["--profile", "smoke", "--no-build"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [line]
+
+
+def test_only_some_chapters_builds_the_site_of_what_exists_and_exits_0(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--only 01 without --no-build: chapter 02, never executed in the run, gets a page that says
+    how to run it (its labels kept for other pages' references); --no-execute still wants all."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_a.ipynb", ["PROFILE = None", "print('one')"])
+    second = write_notebook(notebooks / "02_b.ipynb", ["PROFILE = None"])
+    notebook = nbformat.read(second, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell("# Second\n\n(ch02-part)=\n### A part"))
+    nbformat.write(notebook, second)
+    monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
+    toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_a", "book/chapters/02_b"])
+    monkeypatch.setattr(book, "TOC", toc)
+    monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
+    monkeypatch.setattr(site, "SITES", tmp_path / "sites")
+    built = []
+    monkeypatch.setattr(site, "build", lambda tree, output: built.append(tree))
+
+    assert book.main(["--profile", "smoke", "--only", "01"]) == 0
+    out = capsys.readouterr().out
+    assert "site of the 1 chapter(s) executed in run smoke; the pages of 02 only say" in out
+    (tree,) = built
+    chapters = tree / "book" / "chapters"
+    assert (chapters / "01_a.ipynb").is_file()
+    placeholder = (chapters / "02_b.md").read_text(encoding="utf-8")
+    assert placeholder.startswith("# Second\n") and "--only 02" in placeholder
+    assert "(ch02-part)=\n## A part" in placeholder
+    assert book.main(["--profile", "smoke", "--no-execute"]) == 1
+    assert "never executed in it: 02_b" in capsys.readouterr().err

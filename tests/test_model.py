@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
+import helpers  # (quietens TensorFlow before Keras is imported)
 from helpers import model as cnn
 
 
@@ -79,6 +79,20 @@ def test_layered_view_gives_an_image_and_leaves_layers_untouched() -> None:
     assert isinstance(image, Image.Image)
     assert image.width > 50 and image.height > 50
     assert not any(hasattr(layer, "output_shape") for layer in model.layers)
+
+
+def test_visualkeras_with_its_own_defaults_warns_nothing_once_helpers_is_imported() -> None:
+    """visualkeras 0.2.0 calls its default legend_text_spacing_offset deprecated; helpers silences
+    that warning at import, so a chapter's download carries no library warning."""
+    import warnings
+
+    import visualkeras
+
+    model = cnn.build_model((32, 32, 3))
+    with warnings.catch_warnings(record=True) as caught, cnn._with_output_shapes(model):
+        helpers.env.quiet_logs()  # again: pytest drops the filters set while it collected
+        visualkeras.layered_view(model)  # defaults: the call a reader would write
+    assert [str(w.message) for w in caught] == []
 
 
 def test_layer_chain_lists_every_layer_with_its_shape_and_weights() -> None:

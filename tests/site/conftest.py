@@ -42,6 +42,16 @@ def html_pages() -> list[Path]:
     return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts)
 
 
+def executed_chapters() -> list[book.Chapter]:
+    """The chapters the site shows executed (a run of some chapters, --only, shows the rest as a
+    page saying how to run them; `make test`'s site, built with --no-execute, has them all)."""
+    return [
+        chapter
+        for chapter in book.discover_chapters()
+        if (HTML / "_sources" / f"{chapter.toc_entry}.ipynb").is_file()
+    ]
+
+
 @pytest.fixture(scope="session")
 def pages() -> list[Path]:
     """The built pages; fail (in CI) or skip (elsewhere) when the site was never built."""
