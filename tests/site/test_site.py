@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from conftest import HTML
+from conftest import HTML, executed_chapters
 
-from booktools import book, execute
+from booktools import book, execute, site
 
 ERROR_MARKERS = ("Traceback (most recent call last)", "output error", 'class="ansi-red-fg">---')
 
@@ -84,7 +85,7 @@ def test_every_internal_link_and_image_resolves(pages: list[Path]) -> None:
 
 
 def test_chapter_pages_show_figures(pages: list[Path]) -> None:
-    for chapter in book.discover_chapters():
+    for chapter in executed_chapters():
         page = HTML / f"{chapter.toc_entry}.html"
         images = parse(page).images
         assert images, f"{chapter.stem} renders no figure at all"
@@ -100,7 +101,8 @@ def site_notebook(chapter: book.Chapter) -> dict:
 def test_executed_chapters_carry_outputs_all_from_one_run() -> None:
     """The site shows papermill's executed copies of one run, not the stripped sources."""
     runs = set()
-    for chapter in book.discover_chapters():
+    assert executed_chapters(), "the site shows no executed chapter"
+    for chapter in executed_chapters():
         notebook = site_notebook(chapter)
         outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
         assert any(
@@ -112,7 +114,7 @@ def test_executed_chapters_carry_outputs_all_from_one_run() -> None:
 
 
 def test_parameter_cells_are_hidden_on_the_page_and_kept_in_the_download() -> None:
-    for chapter in book.discover_chapters():
+    for chapter in executed_chapters():
         page = (HTML / f"{chapter.toc_entry}.html").read_text(encoding="utf-8")
         assert "PROFILE = None" not in page and "Parameters: None means" not in page, chapter.stem
         notebook = site_notebook(chapter)
@@ -123,7 +125,7 @@ def test_parameter_cells_are_hidden_on_the_page_and_kept_in_the_download() -> No
 
 
 def test_no_chapter_page_shows_tensorflow_chatter() -> None:
-    for chapter in book.discover_chapters():
+    for chapter in executed_chapters():
         texts = [
             "".join(o.get("text", ""))
             for cell in site_notebook(chapter)["cells"]
@@ -131,3 +133,27 @@ def test_no_chapter_page_shows_tensorflow_chatter() -> None:
         ]
         for marker in ("absl::InitializeLog", "cuInit", "cuda drivers", "without encryption"):
             assert not any(marker in text for text in texts), f"{chapter.stem}: {marker}"
+
+
+def test_a_chapter_not_executed_in_the_run_says_how_to_run_it(pages: list[Path]) -> None:
+    executed = {c.stem for c in executed_chapters()}
+    for chapter in book.discover_chapters():
+        page = (HTML / f"{chapter.toc_entry}.html").read_text(encoding="utf-8")
+        if chapter.stem not in executed:
+            assert site.NOT_EXECUTED in page and f"--only {chapter.number}" in page, chapter.stem
+
+
+SECTION_NUMBER = re.compile(r'<h1><span class="section-number">([\d.]+)\s*</span>')
+TITLE_NUMBER = re.compile(r"<title>([\d.]+) ")
+
+
+def test_the_site_numbers_each_chapter_as_its_file(pages: list[Path]) -> None:
+    """One numbering: 10_scaling is chapter 10 on the site, in --only, the timings and the README."""
+    for chapter in book.discover_chapters():
+        page = (HTML / f"{chapter.toc_entry}.html").read_text(encoding="utf-8")
+        for pattern in (SECTION_NUMBER, TITLE_NUMBER):  # the heading and the browser's tab
+            found = pattern.search(page)
+            number = found.group(1) if found else None
+            assert number and number.rstrip(".") == str(int(chapter.number)), (
+                f"{chapter.stem} is numbered {number!r} on the site"
+            )
