@@ -122,6 +122,26 @@ class Classifier {
     this.status = root.querySelector("#hos-status");
     this.result = root.querySelector("#hos-result");
     this.preview = root.querySelector("#hos-preview");
+    this.model = root.querySelector("#hos-model");
+    this.caveat = root.querySelector("#hos-caveat");
+  }
+
+  /** The model cannot be used: the message takes the place of the "Loading the model…" line. */
+  unavailable(message) {
+    this.model.textContent = message;
+    this.model.classList.add("hos-error");
+    this.say("");
+    this.root.dataset.state = "error";
+  }
+
+  /** What an answer is worth: the data the model learned from, said next to the answer. */
+  caveatText() {
+    if (this.card.source === "synthetic") {
+      return "This model learned from drawn faces, not photographs: on a photo its answer " +
+        "means little, however sure the number looks.";
+    }
+    return `This model learned only from the training images of ${this.card.source}: on a ` +
+      "picture unlike them its answer means little, however sure the number looks.";
   }
 
   async load() {
@@ -139,7 +159,7 @@ class Classifier {
       ? [null, ...this.card.input_shape] : this.card.input_shape;
     this.size = { width, height };
     const card = this.card;
-    this.root.querySelector("#hos-model").textContent =
+    this.model.textContent =
       `Model: profile ${card.profile}, source ${card.source}, trained ${card.trained}; classes ` +
       `${card.class_names.join(" and ")}; input ${width} × ${height}.` +
       (card.crop_faces ? " It learned from face crops and this page has no face detector: " +
@@ -156,6 +176,7 @@ class Classifier {
 
   fail(name, problem) {
     this.result.textContent = "";
+    this.caveat.textContent = "";
     this.result.dataset.probability = "";
     this.say(`error: ${name}: ${problem}`, true);
     this.root.dataset.state = "error";
@@ -209,6 +230,7 @@ class Classifier {
     this.result.dataset.className = called;
     this.result.dataset.file = file.name;
     this.result.dataset.seconds = seconds.toFixed(3);
+    this.caveat.textContent = this.caveatText();
     this.say(`${file.name}: classified in ${seconds.toFixed(2)} s, on this machine.`);
     this.root.dataset.state = "done";
   }
@@ -240,14 +262,12 @@ function start() {
     take(event.dataTransfer.files);
   });
   if (location.protocol === "file:") {
-    classifier.say("This page needs to be served over http (its model and WebAssembly are " +
-      "fetched): run `python -m http.server -d _build/html` and open http://localhost:8000/.", true);
-    root.dataset.state = "error";
+    classifier.unavailable("This page needs to be served over http (its model and WebAssembly " +
+      "are fetched): run `python -m http.server -d _build/html` and open http://localhost:8000/.");
     return;
   }
   classifier.load().catch((error) => {
-    classifier.say(`The model could not be loaded: ${error.message}`, true);
-    root.dataset.state = "error";
+    classifier.unavailable(`The model could not be loaded: ${error.message}`);
   });
 }
 

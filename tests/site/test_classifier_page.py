@@ -160,6 +160,7 @@ def page_answer(browser: object, path: Path) -> dict[str, str]:
         "class": result.get_attribute("data-class-name") or "",
         "probability": result.get_attribute("data-probability") or "",
         "seconds": result.get_attribute("data-seconds") or "",
+        "caveat": browser.find_element("id", "hos-caveat").text,
     }
 
 
@@ -196,6 +197,10 @@ def test_page_matches_the_command_line(
         })  # fmt: skip
         seconds.append(float(answer["seconds"]))
         assert answer["class"] == name, f"{path.name}: page {answer['class']}, command line {name}"
+        learned = (
+            "drawn faces, not photographs" if card["source"] == "synthetic" else card["source"]
+        )
+        assert learned in answer["caveat"] and "means little" in answer["caveat"], answer["caveat"]
     report = {
         "model": {k: card[k] for k in ("profile", "source", "trained", "input_shape")},
         "load_seconds": load_seconds,
@@ -231,3 +236,14 @@ def test_page_refuses_bad_files_with_a_clear_message(
         assert answer["probability"] == "", (
             f"{path.name}: a refused file left an answer on the page"
         )
+        assert answer["caveat"] == "", f"{path.name}: a refused file left the caveat standing"
+
+
+def test_opened_from_disk_the_page_says_why_in_place_of_the_loading_line(
+    browser: object, pages: list[Path]
+) -> None:
+    browser.get((HTML / PAGE).resolve().as_uri())
+    assert wait_for(browser, DONE), "the page opened from disk never said it cannot run"
+    model_line = browser.find_element("id", "hos-model").text
+    assert model_line.startswith("This page needs to be served over http"), model_line
+    assert "Loading the model" not in browser.find_element("tag name", "body").text
