@@ -107,3 +107,17 @@ def test_answer_key_is_one_section_that_strips_to_one_note(chapter: book.Chapter
         "".join(c.source) for c in stripped.cells[tagged[0] + 1 :] if c.cell_type == "code"
     )
     assert not re.search(r"(?<![\w.])key\.", later), "a cell after the section uses the answer key"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_claims_and_other_data_sentences_are_well_formed(chapter: book.Chapter) -> None:
+    """Claims parse (the runner also refuses them before running); each `on_other_data`
+    sentence is on a Markdown cell and replaces it on another source."""
+    from booktools import claims, execute
+
+    claims.read_claims(chapter.source)
+    marked = [c for c in cells(chapter) if claims.OTHER_DATA_KEY in c.get("metadata", {})]
+    assert all(c["cell_type"] == "markdown" for c in marked), "on_other_data is for Markdown"
+    other = execute.for_other_source(chapter.source, "folder")
+    sentences = {c["metadata"][claims.OTHER_DATA_KEY].strip() for c in marked}
+    assert sentences <= {c.source for c in other.cells}
