@@ -77,16 +77,17 @@ def test_draw_face_rejects_valence_outside_range() -> None:
 
 def test_expression_follows_valence() -> None:
     """Happy: mouth corners above its centre; sad: below, and the brows' inner ends raised."""
-    who = synthetic._identity(np.random.default_rng(5))
+    shapes = synthetic.expression  # the face-local outlines the expression moves
+    who = shapes._identity(np.random.default_rng(5))
     for valence, corners_up in ((0.8, True), (-0.8, False)):
-        upper, _, _ = synthetic._mouth_outline(who, synthetic.Expression(valence))
+        upper, _, _ = shapes._mouth_outline(who, synthetic.Expression(valence))
         corner_y, centre_y = upper[0, 1], upper[len(upper) // 2, 1]
         assert (corner_y < centre_y) == corners_up  # y grows downwards
     for side in (-1, 1):
-        sad = synthetic._brow_outline(who, synthetic.Expression(-0.8), side)
-        calm = synthetic._brow_outline(who, synthetic.Expression(0.0), side)
-        angry = synthetic._brow_outline(who, synthetic.Expression(0.0, anger=1.0), side)
-        surprised = synthetic._brow_outline(who, synthetic.Expression(0.0, surprise=1.0), side)
+        sad = shapes._brow_outline(who, synthetic.Expression(-0.8), side)
+        calm = shapes._brow_outline(who, synthetic.Expression(0.0), side)
+        angry = shapes._brow_outline(who, synthetic.Expression(0.0, anger=1.0), side)
+        surprised = shapes._brow_outline(who, synthetic.Expression(0.0, surprise=1.0), side)
         assert sad[0, 1] < calm[0, 1] - 0.1  # the inner end (first point) is lifted
         assert angry[0, 1] > calm[0, 1] + 0.1  # ... and pulled down in anger
         assert surprised[:, 1].mean() < calm[:, 1].mean() - 0.1  # the whole brow goes up
