@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from booktools import claims, kernel, site, system
+from booktools.machine import machine_description
 from helpers.env import out_of_memory
 from helpers.paths import BUILD, NOTEBOOKS, ROOT, ensure_dir, shown
 from helpers.profiles import (
@@ -215,18 +215,6 @@ def run_folder(profile: Profile) -> Path:
 def run_identity(profile: Profile) -> dict[str, str]:
     """What every executed copy of a run records, so a site never mixes two runs."""
     return {"profile": profile.name, "source": profile.source, "run": profile.folder_name}
-
-
-def machine_description() -> str:
-    """A one-line description of this machine: CPU model, cores, Python version."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def default_jobs() -> int:

@@ -17,7 +17,7 @@ from helpers.paths import artifacts_dir
 from helpers.store import atomic_write_text
 
 PAGE_PROFILE = "full"
-# The benchmarks the page reports, in page order (bench.py registers one under each name).
+# The benchmarks the page reports, in page order (booktools.bench registers one under each name).
 PAGE_BENCHMARKS = (
     "chapters",
     "onednn",

@@ -1,4 +1,5 @@
-"""Tests for booktools.bench (the registry, the command line) and booktools.perf (FLOPs, the page)."""
+"""Tests for booktools.bench (the registry, the command line, the face-drawer, the children) and
+booktools.perf (FLOPs, the page)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from booktools import bench, perf
+from booktools.bench import clean_scale, faces, memory, streaming
 
 
 def test_registry_lists_every_benchmark_the_page_reports(capsys: pytest.CaptureFixture) -> None:
@@ -218,15 +220,16 @@ def test_a_benchmark_out_of_memory_is_one_line_and_exit_1(
         "Unable to allocate 74.5 GiB for an array with shape (100000, 100000) and data type uint64"
     )
 
-    def exhausted(profile, count, workers):
-        raise MemoryError(f"booktools.bench:clean_child in its own process: {asked}")
+    def exhausted(profile, kind, count, workers):
+        raise MemoryError(f"booktools.bench.clean_scale:clean_child in its own process: {asked}")
 
-    monkeypatch.setattr(bench, "ensure_scale_faces", exhausted)
+    monkeypatch.setattr(faces, "ensure_chunks", exhausted)
     status = bench.main(["clean-scale", "--profile", "smoke", "--sizes", "10", "20"])
     err = capsys.readouterr().err
     assert status == 1
     assert err.strip().splitlines() == [
-        "error: out of memory while running the benchmark clean-scale (booktools.bench:clean_child "
+        "error: out of memory while running the benchmark clean-scale "
+        "(booktools.bench.clean_scale:clean_child "
         f"in its own process: {asked}): close other programs, or run it on fewer files or on a "
         "machine with more memory"
     ]
@@ -242,7 +245,7 @@ def test_measure_stats_reports_time_and_memory_for_both_methods(tmp_path: Path) 
             pixels = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "clean" / label / f"{index}.png")
     for method in ("streaming", "concatenate"):
-        row = bench.measure_stats(str(tmp_path / "clean"), method, image_size=8, batch_size=4)
+        row = memory.measure_stats(str(tmp_path / "clean"), method, image_size=8, batch_size=4)
         assert set(row) == {"images", "method", "seconds", "python_peak_mb", "rss_growth_mb"}
         assert row["images"] == 10 and row["method"] == method
         assert row["seconds"] >= 0 and row["python_peak_mb"] >= 0 and row["rss_growth_mb"] >= 0
@@ -285,10 +288,10 @@ def test_every_child_process_is_called_with_the_arguments_it_takes() -> None:
     import importlib
     import inspect
 
-    tree = ast.parse(Path(bench.__file__).read_text(encoding="utf-8"))
     calls = [
         node
-        for node in ast.walk(tree)
+        for path in sorted(Path(bench.__file__).parent.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_in_child"
     ]
     assert calls, "the benchmarks start children"
@@ -297,7 +300,7 @@ def test_every_child_process_is_called_with_the_arguments_it_takes() -> None:
         child = getattr(importlib.import_module(module), name)
         given = {keyword.arg for keyword in call.keywords} - {"env"}
         taken = set(inspect.signature(child).parameters)
-        assert given == taken, f"line {call.lineno}: {name} takes {taken}, is given {given}"
+        assert given == taken, f"{module}:{name} takes {taken}, is given {given}"
 
 
 def test_streaming_children_iterate_every_image_each_pass(tmp_path: Path) -> None:
@@ -310,9 +313,9 @@ def test_streaming_children_iterate_every_image_each_pass(tmp_path: Path) -> Non
             pixels = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "clean" / label / f"{index}.png")
     folder, shards_dir = str(tmp_path / "clean"), str(tmp_path / "shards")
-    cached = bench.stream_cached_child(folder, image_size=8, batch_size=4, seed=1, epochs=2)
-    written = bench.stream_write_child(folder, shards_dir=shards_dir, image_size=8)
-    streamed = bench.stream_read_child(shards_dir, batch_size=4, seed=1, epochs=2)
+    cached = streaming.stream_cached_child(folder, image_size=8, batch_size=4, seed=1, epochs=2)
+    written = streaming.stream_write_child(folder, shards_dir=shards_dir, image_size=8)
+    streamed = streaming.stream_read_child(shards_dir, batch_size=4, seed=1, epochs=2)
     assert cached["images"] == written["images"] == streamed["images"] == 11
     assert len(cached["epoch_seconds"]) == len(streamed["epoch_seconds"]) == 2
     assert written["shard_mb"] * 2**20 > 11 * 8 * 8 * 3  # the pixels, the keys, the index
@@ -323,48 +326,69 @@ def test_streaming_children_iterate_every_image_each_pass(tmp_path: Path) -> Non
 
 def test_growth_exponents_are_the_slopes_of_log_log_fits() -> None:
     sizes = [1000, 4000, 16000, 64000]
-    assert bench.growth_exponent([(n, 3e-6 * n**1.5) for n in sizes]) == 1.5
-    assert bench.growth_exponent([(n, 2e-9 * n**2) for n in sizes]) == 2.0
-    assert bench.growth_exponent([(n, 7.0) for n in sizes]) == 0.0
-    assert bench.growth_exponent([(1000, 2.0)]) is None  # one size: no slope
-    assert bench.growth_exponent([(1000, 2.0), (4000, 0.0)]) is None  # nothing to fit a log to
+    assert clean_scale.growth_exponent([(n, 3e-6 * n**1.5) for n in sizes]) == 1.5
+    assert clean_scale.growth_exponent([(n, 2e-9 * n**2) for n in sizes]) == 2.0
+    assert clean_scale.growth_exponent([(n, 7.0) for n in sizes]) == 0.0
+    assert clean_scale.growth_exponent([(1000, 2.0)]) is None  # one size: no slope
+    assert (
+        clean_scale.growth_exponent([(1000, 2.0), (4000, 0.0)]) is None
+    )  # nothing to fit a log to
 
 
 def test_the_all_pairs_estimate_is_the_matrix_and_its_counts() -> None:
     # the issue's figures: 16,000 images took 2,383 MB with the interpreter; 100,000 asked 74.5 GiB
-    assert bench.matrix_bytes(16_000) / 2**20 == pytest.approx(2197, abs=1)
-    assert bench.matrix_bytes(100_000) * 8 / 9 / 2**30 == pytest.approx(74.5, abs=0.05)
+    assert clean_scale.matrix_bytes(16_000) / 2**20 == pytest.approx(2197, abs=1)
+    assert clean_scale.matrix_bytes(100_000) * 8 / 9 / 2**30 == pytest.approx(74.5, abs=0.05)
     with pytest.raises(ValueError, match="unknown search"):
-        bench.install_search("every other pair")
+        clean_scale.install_search("every other pair")
 
 
-def test_clean_scale_draws_faces_once_and_its_children_agree(
+def test_faces_are_drawn_once_in_chunks_and_the_first_n_linked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from helpers import images
     from helpers.profiles import get_profile
 
-    monkeypatch.setattr(bench, "SCALE_CHUNK", 6)
-    monkeypatch.setattr(bench, "scale_folder", lambda profile: tmp_path)
+    monkeypatch.setattr(faces, "CHUNK", 6)
+    monkeypatch.setattr(faces, "kind_folder", lambda profile, kind: tmp_path / kind.name)
     profile = get_profile("smoke")
-    chunks, made = bench.ensure_scale_faces(profile, 10, workers=1)
-    assert len(chunks) == 2 and made["drawn_now"] == 12 and made["drawing"]["faces"] == 12
-    assert bench.ensure_scale_faces(profile, 10, workers=1)[1]["drawn_now"] == 0  # cached
-    source = bench.ensure_scale_source(profile, chunks, 10)
-    keys = np.load(source / bench.SCALE_KEYS)
+    kind = faces.FaceKind(32, "JPEG", 90)
+    chunks, made = faces.ensure_chunks(profile, kind, 10)
+    assert len(chunks) == 2 and made["drawn_now"] == 12 and made["drawing_seconds"] > 0
+    again = faces.ensure_chunks(profile, kind, 10)[1]
+    assert again["drawn_now"] == 0 and again["drawing_seconds"] == made["drawing_seconds"]
+    assert faces.ensure_chunks(profile, kind, 4)[1]["drawn_now"] == 0  # fewer: a chunk it has
+    source, _ = faces.first_faces(profile, kind, 10)
+    keys = np.load(source / faces.KEYS)
     assert len(keys["phash"]) == 10 and len(list(source.rglob("*.jpg"))) == 10
     for index, (name, saved) in enumerate(zip(keys["names"], keys["phash"], strict=True)):
         link = source / str(name).split("/")[0] / f"{index:05d}.jpg"
         assert images.perceptual_hash(images.load_rgb(link)) == int(saved)  # what clean sees
-    key_file = str(source / bench.SCALE_KEYS)
-    now = bench.clean_child(str(source), str(tmp_path / "now"), "near_pairs")
-    found = bench.near_pairs_child(key_file, "near_pairs")
-    split = bench.groups_child(key_file)
+    square = faces.FaceKind(16, like_downloads=False)
+    assert square.name == "16px-png-square" and kind.name == "32px-jpeg90"
+    folder, _ = faces.first_faces(profile, square, 3)
+    assert len(list(folder.rglob("*.png"))) == 3
+
+
+def test_clean_scale_children_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers import images
+    from helpers.profiles import get_profile
+
+    monkeypatch.setattr(faces, "CHUNK", 6)
+    monkeypatch.setattr(faces, "kind_folder", lambda profile, kind: tmp_path / kind.name)
+    source, _ = faces.first_faces(get_profile("smoke"), clean_scale.SCALE_KIND, 10)
+    keys = np.load(source / faces.KEYS)
+    key_file = str(source / faces.KEYS)
+    now = clean_scale.clean_child(str(source), str(tmp_path / "now"), "near_pairs")
+    found = clean_scale.near_pairs_child(key_file, "near_pairs")
+    split = clean_scale.groups_child(key_file)
     assert sum(now["verdicts"].values()) == 10
     groups = images.duplicate_groups(keys["sha256"].tolist(), keys["phash"])
     assert split["groups"] == len(set(groups.tolist())) and split["assign_seconds"] >= 0
     monkeypatch.setattr(images, "near_pairs", images.near_pairs)  # undone after the test
-    before = bench.clean_child(str(source), str(tmp_path / "before"), "all pairs")
+    before = clean_scale.clean_child(str(source), str(tmp_path / "before"), "all pairs")
     assert images.near_pairs is images.near_pairs_by_matrix  # the all-pairs child's search
     assert before["manifest_sha256"] == now["manifest_sha256"]
-    assert bench.near_pairs_child(key_file, "all pairs")["pairs_sha256"] == found["pairs_sha256"]
+    assert (
+        clean_scale.near_pairs_child(key_file, "all pairs")["pairs_sha256"] == found["pairs_sha256"]
+    )
