@@ -584,6 +584,10 @@ def run(
         print_timings(timings)
         if false_claims:
             raise BookError("\n".join(false_claims))
+        if not only and is_default(chosen):  # a full build: the performance page's figures
+            from booktools.bench import quick
+
+            quick.measure_build(chosen, run_folder(chosen) / "logs" / "quick.log")
     if build:
         with memory_step(f"building the site of run {chosen.folder_name}"):
             output = build_site(chapters, chosen, partial=bool(execute and only))

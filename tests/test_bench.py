@@ -1,5 +1,5 @@
 """Tests for booktools.bench (the registry, the command line, the face-drawer, the children) and
-booktools.perf (FLOPs, the page)."""
+booktools.flops and booktools.perf (FLOPs, the page)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from booktools import bench, perf
+from booktools import bench, flops, perf, perf_sections
 from booktools.bench import clean_scale, faces, memory, streaming
 
 
@@ -46,18 +46,18 @@ def test_flops_of_a_32_pixel_input_match_a_hand_computation() -> None:
     conv3 = 4 * 4 * 16 * 3 * 3 * 32
     dense1 = 64 * 256
     dense2 = 256 * 1
-    macs = [row["macs"] for row in perf.layer_macs((32, 32, 3))]
+    macs = [row["macs"] for row in flops.layer_macs((32, 32, 3))]
     assert macs == [conv1, conv2, conv3, dense1, dense2]
     total = conv1 + conv2 + conv3 + dense1 + dense2
-    assert perf.forward_flops((32, 32, 3)) == 2 * total
-    assert perf.training_flops((32, 32, 3)) == 3 * 2 * total
+    assert flops.forward_flops((32, 32, 3)) == 2 * total
+    assert flops.training_flops((32, 32, 3)) == 3 * 2 * total
 
 
 def test_flops_grow_with_the_input_and_refuse_a_too_small_one() -> None:
-    assert perf.forward_flops((64, 64, 3)) > perf.forward_flops((32, 32, 3))
-    assert perf.forward_flops((32, 32, 1)) < perf.forward_flops((32, 32, 3))
+    assert flops.forward_flops((64, 64, 3)) > flops.forward_flops((32, 32, 3))
+    assert flops.forward_flops((32, 32, 1)) < flops.forward_flops((32, 32, 3))
     with pytest.raises(ValueError, match="too small"):
-        perf.layer_macs((8, 8, 3))
+        flops.layer_macs((8, 8, 3))
 
 
 # --- the page writer, on fake figures ------------------------------------------------------------
@@ -126,11 +126,12 @@ def test_page_shows_measured_tables_and_lists_the_missing_ones(tmp_path: Path) -
     assert "| **ratio book / original** | **2.40** | 2.50 |" in text
     assert "| **ratio batched / one by one** | **4.50** |" in text
     assert "Test CPU, 2 cores" in text and "2000-01-02 03:04 UTC" in text
-    missing = text.split("### Not measured yet", 1)[1]
+    assert "This machine has not been measured yet" in text  # no quick figures saved
+    to_run = text.split("### Longer benchmarks", 1)[1]
     for name in ("onednn", "memory", "fer", "compute"):
-        assert f"python -m booktools.bench {name}" in missing
+        assert f"- `{name}`: " in to_run
     for name in ("training", "inference"):
-        assert f"python -m booktools.bench {name}`" not in missing
+        assert f"- `{name}`: " not in to_run
 
 
 def test_onednn_section_gives_both_settings_the_ratio_and_why(tmp_path: Path) -> None:
@@ -152,39 +153,147 @@ def test_page_with_nothing_measured_says_so_once_per_benchmark(tmp_path: Path) -
     assert "|" not in text  # no table without figures
 
 
+QUICK = {
+    "machine_facts": {
+        "cpu": "Test CPU",
+        "cores": 2,
+        "cpu_flags": ["avx2", "avx512f"],
+        "memory_gib": 7.6,
+        "python": "3.11.7",
+        "system": "Linux 6.1",
+    },
+    "profile": "full",
+    "image_size": 128,
+    "batch_size": 32,
+    "images": 216,
+    "rounds": 2,
+    "tensorflow": "2.21.0",
+    "train_pipeline_images_per_second": 90.0,
+    "train_memory_images_per_second": 100.0,
+    "pipeline_of_memory": 0.9,
+    "training_gflop": 0.1705,
+    "peak_gflops": 34.1,
+    "peak_source": "tensorflow, 2048x2048",
+    "bound_images_per_second": 200.0,
+    "pipeline_of_bound": 0.45,
+    "memory_of_bound": 0.5,
+    "predict_images_per_second": 400.0,
+    "onednn": {
+        "book": {
+            "onednn": True,
+            "train_images_per_second": 100.0,
+            "predict_images_per_second": 400.0,
+        },
+        "off": {
+            "onednn": False,
+            "train_images_per_second": 40.0,
+            "predict_images_per_second": 100.0,
+        },
+    },
+    "onednn_train_ratio": 2.5,
+    "onednn_predict_ratio": 4.0,
+    "cpu_load_1min": 1.5,
+}
+
+
+def test_a_fresh_build_shows_the_machine_its_figures_and_what_else_can_be_run(
+    tmp_path: Path,
+) -> None:
+    """What a full build saves (quick, timings) is all the page needs: nothing 'not measured'."""
+    fake(tmp_path, "timings.json", TIMINGS)
+    fake(tmp_path, "bench_quick.json", QUICK)
+    text = perf.performance_markdown(tmp_path)
+    assert "| processor | Test CPU |" in text and "| AVX-512 | yes (avx512f) |" in text
+    assert "| memory | 7.6 GiB |" in text and "| cores (logical) | 2 |" in text
+    assert (
+        "| training, through the book's cached pipeline | 90.0 | **0.90** of the in-memory rate, "
+        "**45%** of the bound |" in text
+    )
+    assert "over 0.171 GFLOP per training image | 200 |" in text
+    assert "| predicting, batches of 32 in memory | 400.0 |" in text
+    assert "| **ratio** |  | **2.50** | **4.00** |" in text  # oneDNN on / off
+    assert "fastest of 2 epochs" in text and "2000-01-02 03:04 UTC" in text
+    assert "### Executing each chapter" in text
+    assert "Not measured yet" not in text and "never" not in text
+    to_run = text.split("### Longer benchmarks", 1)[1]
+    assert [line.split("`")[1] for line in to_run.splitlines() if line.startswith("- ")] == [
+        name for name in perf.PAGE_BENCHMARKS if name not in perf.BUILD_MEASURES
+    ]
+    fake(
+        tmp_path, "bench_training.json", TRAINING
+    )  # a long benchmark run: shown, dated, not listed
+    text = perf.performance_markdown(tmp_path)
+    assert "### Training: the original's pipeline against the book's" in text
+    assert "- `training`" not in text
+
+
+def test_the_build_measurement_says_one_line_and_never_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    from booktools.bench import quick
+    from helpers.profiles import get_profile
+
+    profile, log = get_profile("full"), tmp_path / "logs" / "quick.log"
+    saved: dict = {}
+    monkeypatch.setattr(quick, "load_result", lambda profile, name: saved.get(name))
+    exits = iter([0, 3])
+
+    def run(command, **kwargs):  # the measuring process, its output going to the log
+        assert command[-4:] == ["booktools.bench", "quick", "--profile", "full"]
+        kwargs["stdout"].write("figures\n")
+        saved["quick"] = QUICK
+        return subprocess.CompletedProcess(command, next(exits))
+
+    monkeypatch.setattr(quick.subprocess, "run", run)
+    assert quick.measure_build(profile, log) is True
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("measured this machine in ")
+    assert (
+        "training 90 images/s (0.90 of the in-memory ceiling, 45% of the compute bound)" in out[0]
+    )
+    assert "oneDNN on/off 2.5x training, 4.0x predicting" in out[0]
+    assert log.read_text() == "figures\n"
+    assert quick.measure_build(profile, log) is False  # exit 3
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("warning: measuring this machine failed (exit 3)")
+
+
 def test_page_reports_an_unreadable_or_outdated_file_instead_of_failing(tmp_path: Path) -> None:
     (tmp_path / "bench_fer.json").write_text("{half a file", encoding="utf-8")
     fake(tmp_path, "bench_compute.json", {"image_size": 256})  # an older format: fields missing
     text = perf.performance_markdown(tmp_path)
-    assert "python -m booktools.bench fer" in text
+    assert "- `fer`: " in text  # unreadable: as if never saved
     assert "older format" in text and "python -m booktools.bench compute" in text
 
 
 def test_compute_section_states_the_fraction_of_the_peak(tmp_path: Path) -> None:
-    flops = perf.training_flops((256, 256, 3))
+    per_image = flops.training_flops((256, 256, 3))
     fake(
         tmp_path,
         "bench_compute.json",
         {
             "image_size": 256,
-            "layers": perf.layer_macs((256, 256, 3)),
-            "forward_gflop": perf.forward_flops((256, 256, 3)) / 1e9,
-            "training_gflop": flops / 1e9,
+            "layers": flops.layer_macs((256, 256, 3)),
+            "forward_gflop": flops.forward_flops((256, 256, 3)) / 1e9,
+            "training_gflop": per_image / 1e9,
             "peak_gflops": 100.0,
             "peak_source": "numpy, 2048x2048",
             "peak_runs": 7,
-            "bound_images_per_second": 100e9 / flops,
+            "bound_images_per_second": 100e9 / per_image,
             "training_images_per_second": 50.0,
-            "achieved_gflops": 50.0 * flops / 1e9,
-            "fraction_of_peak": 50.0 * flops / 100e9,
+            "achieved_gflops": 50.0 * per_image / 1e9,
+            "fraction_of_peak": 50.0 * per_image / 100e9,
             "median_training_images_per_second": 40.0,
-            "median_achieved_gflops": 40.0 * flops / 1e9,
-            "median_fraction_of_peak": 40.0 * flops / 100e9,
+            "median_achieved_gflops": 40.0 * per_image / 1e9,
+            "median_fraction_of_peak": 40.0 * per_image / 100e9,
         },
     )
     text = perf.performance_markdown(tmp_path)
-    assert f"{flops / 1e9:.3f} GFLOP" in text
-    assert f"**{40.0 * flops / 100e9:.0%}**; {50.0 * flops / 100e9:.0%}" in text
+    assert f"{per_image / 1e9:.3f} GFLOP" in text
+    assert f"**{40.0 * per_image / 100e9:.0%}**; {50.0 * per_image / 100e9:.0%}" in text
     assert "27,870,912" in text  # conv1 at 256x256: 254 * 254 * 16 * 3 * 3 * 3
 
 
@@ -192,16 +301,16 @@ def test_compute_section_states_the_fraction_of_the_peak(tmp_path: Path) -> None
 
 
 def test_run_in_child_returns_the_result_and_a_peak_rss() -> None:
-    child = bench.run_in_child("booktools.perf:table", header=["a", "b"], rows=[[1, 2]])
-    assert child.result == perf.table(("a", "b"), [(1, 2)])
+    child = bench.run_in_child("booktools.perf_sections:table", header=["a", "b"], rows=[[1, 2]])
+    assert child.result == perf_sections.table(("a", "b"), [(1, 2)])
     assert child.seconds > 0
     if hasattr(os, "wait4"):
         assert child.peak_rss_mb > 1
 
 
 def test_run_in_child_says_which_call_failed() -> None:
-    with pytest.raises(RuntimeError, match="booktools.perf:table"):
-        bench.run_in_child("booktools.perf:table", header=["a"])
+    with pytest.raises(RuntimeError, match="booktools.perf_sections:table"):
+        bench.run_in_child("booktools.perf_sections:table", header=["a"])
 
 
 def test_run_in_child_raises_the_childs_memory_error_without_its_traceback(

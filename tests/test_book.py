@@ -466,3 +466,22 @@ def test_only_some_chapters_builds_the_site_of_what_exists_and_exits_0(
     assert "(ch02-part)=\n## A part" in placeholder
     assert book.main(["--profile", "smoke", "--no-execute"]) == 1
     assert "never executed in it: 02_b" in capsys.readouterr().err
+
+
+def test_only_a_full_build_of_the_default_book_measures_the_machine(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The performance page's figures (booktools.bench.quick) after every full build, not after
+    an --only run or a smoke build (the page shows the full profile's figures)."""
+    from booktools.bench import quick
+
+    one_book(tmp_path, monkeypatch, ["PROFILE = None"])
+    measured: list[tuple[str, Path]] = []
+    monkeypatch.setattr(quick, "measure_build", lambda p, log: measured.append((p.name, log)))
+    for argv in (
+        ["--profile", "smoke"],
+        ["--profile", "full", "--only", "01"],
+        ["--profile", "full"],
+    ):
+        assert book.main([*argv, "--no-build"]) == 0
+    assert measured == [("full", runs / "full" / "logs" / "quick.log")]
