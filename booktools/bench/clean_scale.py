@@ -332,10 +332,11 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
 
     N synthetic faces (helpers.synthetic.sample_faces: drawn at a web photo's size and JPEG
     quality, squashed to 96 x 96 like the book's fresh samples), saved as JPEG in class folders
-    and cached in 1,000-face chunks (booktools.bench.faces), are cleaned by helpers.clean.clean(src, dest, min_side=64)
-    in a fresh process for each N: once as now (images.near_pairs, multi-index hashing) and, where
-    its estimated 9 N^2 bytes fit in half the free memory, once with the old all-pairs step
-    (images.near_pairs_by_matrix) in its place; the two manifests are compared byte for byte.
+    and cached in chunks (booktools.bench.faces), are cleaned by
+    helpers.clean.clean(src, dest, min_side=64) in a fresh process for each N: once as now
+    (images.near_pairs, multi-index hashing) and, where its estimated 9 N^2 bytes fit in half the
+    free memory, once with the old all-pairs step (images.near_pairs_by_matrix) in its place; the
+    two manifests are compared byte for byte.
     Then the near-pair step alone runs on the same files' perceptual hashes, each search in a
     fresh process (its seconds, the process's peak RSS and, from a second traced run, what the
     search itself allocated), and so do split.duplicate_groups and split.assign_subsets. An idle

@@ -1,4 +1,4 @@
-"""face-crop: faces the detector finds, and test accuracy on faces in scenes with and without crops."""
+"""face-crop: faces the detector finds, and test accuracy on faces in scenes, cropped or not."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ import numpy as np
 from booktools.bench.core import link_images
 from helpers.profiles import Profile
 
-CHUNK = 1000  # faces drawn, and cached, per folder
+CHUNK = 250  # faces drawn, and cached, per folder: at most 249 more than asked for
 KEYS = "keys.npz"  # each face's file (class/name), perceptual hash and SHA-256
 DRAWN = "drawn.json"  # how many faces a chunk holds and how long drawing them took
 
