@@ -58,9 +58,10 @@ book: install ## execute the chapters (PROFILE, default full; ONLY, SOURCE) and 
 programs: ## the system programs the site tests need (Chromium, ChromeDriver)
 	@$(SYSTEM) provide test
 
-lint: install ## ruff on the code and notebooks, then the book's budgets (words, code, asserts)
+lint: install ## ruff, the .ipynb and helpers/taught.py in sync (make sync), the book's budgets
 	$(PY) -m ruff check helpers booktools tests notebooks
 	$(PY) -m ruff format --check helpers booktools tests
+	$(PY) -m booktools.sync --check
 	@$(PY) -m booktools.budget
 
 budget: install ## the book's budgets, failing when one is exceeded
@@ -108,7 +109,7 @@ test: programs lint ## lint, unit tests, nbval, the smoke site and its checks, e
 	cat $(SOURCES_LOG); test $$notebooks -eq 0 -a $$sources -eq 0
 
 # the .md twin of each chapter is the one to edit; this writes it into the paired .ipynb
-sync: install ## write each chapter's .md into its paired .ipynb (after editing the .md)
+sync: install ## each chapter's .md into its .ipynb, its # @save cells into helpers/taught.py
 	$(PY) -m booktools.sync
 
 clean: ## remove generated data, artifacts and builds
