@@ -1,7 +1,7 @@
-"""The book's CNN (the original tutorial's architecture in Keras 3), its compile step and pictures.
+"""Pictures and tables of chapter 4's CNN: its layers by hand and by Keras, its diagrams.
 
-Chapter 4 writes the same model out by hand and checks it against `build_model`; chapters 5-7
-build, train and inspect it through these functions so every chapter uses one definition.
+The model itself, and its compile step, are chapter 4's `# @save` cells (helpers.taught:
+`build_model`, `compile_model`); chapter 5 adds the regularised variant.
 """
 
 from __future__ import annotations
@@ -46,59 +46,6 @@ def _check_input_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
             "need at least 22x22 pixels"
         )
     return height, width, channels
-
-
-def augmentation_layers(seed: int | None = None) -> list[keras.layers.Layer]:
-    """Random flips (left-right only: upside down, a smile reads as a frown), turns and zooms."""
-    return [
-        keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"),
-        keras.layers.RandomRotation(0.05, fill_mode="nearest", seed=seed, name="random_rotation"),
-        keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed, name="random_zoom"),
-    ]
-
-
-def build_model(
-    input_shape: tuple[int, int, int] = PAPER_INPUT_SHAPE,
-    augment: bool = False,
-    dropout: float = 0.0,
-    rescale: bool = True,
-    seed: int | None = None,
-) -> keras.Sequential:
-    """The original's CNN in Keras 3; augmentation and dropout are the optional regularisers."""
-    shape = _check_input_shape(input_shape)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    layers: list[keras.layers.Layer] = [keras.Input(shape=shape, name="image")]
-    if augment:
-        layers += augmentation_layers(seed)
-    if rescale:
-        layers.append(keras.layers.Rescaling(1.0 / 255, name="rescale"))
-    layers += [
-        keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Conv2D(32, (3, 3), strides=1, activation="relu", name="conv2"),
-        keras.layers.MaxPooling2D(name="pool2"),
-        keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv3"),
-        keras.layers.MaxPooling2D(name="pool3"),
-        keras.layers.Flatten(name="flatten"),
-    ]
-    if dropout:
-        layers.append(keras.layers.Dropout(dropout, seed=seed, name="dropout1"))
-    layers.append(keras.layers.Dense(256, activation="relu", name="dense"))
-    if dropout:
-        layers.append(keras.layers.Dropout(dropout, seed=seed, name="dropout2"))
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
-    return keras.Sequential(layers, name="happy_or_sad_cnn")
-
-
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam, binary cross-entropy on the sigmoid's probabilities, accuracy: the original's choice."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.BinaryCrossentropy(from_logits=False),
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
-    )
-    return model
 
 
 def architecture(model: keras.Model) -> list[tuple[str, dict[str, Any]]]:

@@ -6,3 +6,78 @@ run make sync.
 """
 
 from __future__ import annotations
+
+import keras
+
+# --- chapter 4: notebooks/04_cnn.md --------------------------------------------------------------
+
+
+def build_model(input_shape: tuple[int, int, int] = (256, 256, 3)) -> keras.Sequential:
+    """The original tutorial's CNN in Keras 3: pixels 0-255 in, P(second class) out.
+
+    Defined in chapter 4 (notebooks/04_cnn.md); edit it there.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape, name="image"),
+            keras.layers.Rescaling(1.0 / 255, name="rescale"),  # pixels 0..255 -> 0..1
+            keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(name="pool1"),
+            keras.layers.Conv2D(32, (3, 3), strides=1, activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(name="pool2"),
+            keras.layers.Conv2D(16, (3, 3), strides=1, activation="relu", name="conv3"),
+            keras.layers.MaxPooling2D(name="pool3"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(256, activation="relu", name="dense"),
+            keras.layers.Dense(1, activation="sigmoid", name="output"),
+        ],
+        name="happy_or_sad_cnn",
+    )
+
+
+def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Adam, binary cross-entropy on the sigmoid's probabilities, and accuracy: the original's choice.
+
+    Defined in chapter 4 (notebooks/04_cnn.md); edit it there.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=False),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+    return model
+
+
+# --- chapter 5: notebooks/05_training.md ---------------------------------------------------------
+
+
+def augmentation_layers(seed: int | None = None) -> list[keras.layers.Layer]:
+    """Random left-right flips (upside down, a smile reads as a frown), turns and zooms.
+
+    Defined in chapter 5 (notebooks/05_training.md); edit it there.
+    """
+    return [
+        keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"),
+        keras.layers.RandomRotation(0.05, fill_mode="nearest", seed=seed, name="random_rotation"),
+        keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed, name="random_zoom"),
+    ]
+
+
+def build_regularised_model(
+    input_shape: tuple[int, int, int],
+    dropout: float = 0.3,
+    augment: bool = True,
+    seed: int | None = None,
+) -> keras.Sequential:
+    """Chapter 4's CNN with augmentation layers in front and dropout before each dense layer.
+
+    Defined in chapter 5 (notebooks/05_training.md); edit it there.
+    """
+    layers = augmentation_layers(seed) if augment else []
+    for layer in build_model(input_shape).layers:
+        if dropout and isinstance(layer, keras.layers.Dense):
+            layers.append(keras.layers.Dropout(dropout, seed=seed, name=f"dropout_{layer.name}"))
+        layers.append(layer)
+    return keras.Sequential(
+        [keras.Input(shape=input_shape, name="image"), *layers], name="happy_or_sad_cnn"
+    )

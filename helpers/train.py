@@ -30,9 +30,9 @@ from tqdm import tqdm
 from helpers import stats
 from helpers.classify import CARD_FILE
 from helpers.env import seed_everything
-from helpers.model import build_model, compile_model
 from helpers.profiles import Profile
 from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
+from helpers.taught import build_model, build_regularised_model, compile_model
 
 if TYPE_CHECKING:
     from helpers.split import Datasets
@@ -77,6 +77,8 @@ def run_config(
     chosen = profile.epochs if epochs is None else int(epochs)
     if chosen < 1:
         raise ValueError(f"epochs must be at least 1, got {chosen}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     if not run_name or not run_name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"run_name must be letters, digits, '-' or '_', got {run_name!r}")
     return RunConfig(
@@ -92,11 +94,14 @@ def run_config(
 
 
 def new_model(config: RunConfig) -> keras.Sequential:
-    """Seed, then build and compile chapter 4's CNN: same seed, same starting weights."""
+    """Seed, then build and compile chapter 4's CNN (chapter 5's regularised one if the run asks)."""
     seed_everything(config.seed)
-    model = build_model(
-        config.input_shape, augment=config.augment, dropout=config.dropout, seed=config.seed
-    )
+    if config.augment or config.dropout:
+        model = build_regularised_model(
+            config.input_shape, dropout=config.dropout, augment=config.augment, seed=config.seed
+        )
+    else:
+        model = build_model(config.input_shape)
     return compile_model(model, learning_rate=config.learning_rate)
 
 

@@ -87,7 +87,7 @@ def probability(path: Path, model) -> float:
 def test_same_probability_as_the_training_pipeline(tmp_path):
     import keras
 
-    from helpers.model import build_model
+    from helpers.taught import build_model
 
     keras.utils.set_random_seed(0)
     path = tmp_path / "model.keras"

@@ -127,7 +127,7 @@ import tensorflow as tf
 from helpers import scaling
 devices = scaling.logical_cpus(2)
 import keras
-from helpers.model import build_model, compile_model
+from helpers.taught import build_model, compile_model
 
 rng = np.random.default_rng(0)
 x = rng.uniform(0, 255, size=(64, 32, 32, 3)).astype("float32")

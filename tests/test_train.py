@@ -13,7 +13,8 @@ from PIL import Image
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
 from helpers import classify, pipeline, profiles, split, train
-from helpers.model import architecture, build_model
+from helpers.model import architecture
+from helpers.taught import build_model
 
 SIDE = 32
 
@@ -115,6 +116,8 @@ def test_bad_settings_are_refused(tiny) -> None:
         train.run_config(profile, epochs=0)
     with pytest.raises(ValueError, match="run_name"):
         train.run_config(profile, run_name="../x")
+    with pytest.raises(ValueError, match="dropout"):
+        train.run_config(profile, dropout=1.5)
     with pytest.raises(FileNotFoundError, match="not been trained"):
         train.load_history(profile, "never")
 
