@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from helpers import clean, pipeline, split, synthetic
+from helpers import clean, pipeline, synthetic
+from helpers.images import decode_and_resize
 from helpers.profiles import Profile
 from helpers.store import atomic_save
 
@@ -154,7 +155,7 @@ class AnswerKey:
             marks = synthetic.landmarks_from_row(face.to_dict())
             if not marks:
                 raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
-            images.append(np.asarray(split.decode_and_resize(clean_dir / row.path, size)))
+            images.append(np.asarray(decode_and_resize(clean_dir / row.path, size)))
             sx, sy = size / float(face["width"]), size / float(face["height"])
             landmarks.append(synthetic.scale_landmarks(marks, sx, sy))
         class_names = sorted(rows["label"].unique())

@@ -22,8 +22,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
-from helpers import split, stats
+from helpers import images, split, stats
 from helpers.profiles import DEFAULT_SEED
+from helpers.taught import wilson
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -242,7 +243,7 @@ def linear_baseline(
     predicted = cross_val_predict(model, thumbs.X, y, cv=splitter)
     right = predicted == y
     per_fold = tuple(float(right[test].mean()) for _, test in splitter.split(thumbs.X, y))
-    low, high = stats.wilson_interval(int(right.sum()), len(y), confidence)
+    low, high = wilson(int(right.sum()), len(y), z=stats.z_value(confidence))
     return Baseline(
         accuracy=float(right.mean()),
         low=low,
@@ -341,7 +342,7 @@ def plot_resize_effect(path: Path, size: int) -> Figure:
 
     with Image.open(path) as image:
         original = np.asarray(image.convert("RGB"))
-    resized = split.decode_and_resize(str(path), size).numpy()
+    resized = images.decode_and_resize(str(path), size).numpy()
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
     left.imshow(original)
     left.grid(False)

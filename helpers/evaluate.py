@@ -22,6 +22,7 @@ from tqdm import tqdm, trange
 
 from helpers import stats
 from helpers.store import atomic_write_text, json_text
+from helpers.taught import wilson
 
 POSITIVE_LABEL = 1
 DEFAULT_THRESHOLD = 0.5
@@ -123,10 +124,10 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
 
 
 def proportion(successes: int, n: int, confidence: float = 0.95) -> Estimate:
-    """A proportion with its Wilson interval (stats.wilson_interval); NaN in [0, 1] when n is 0."""
+    """A proportion with chapter 3's Wilson interval; NaN in [0, 1] when n is 0."""
     if n == 0:
         return Estimate(float("nan"), 0.0, 1.0, "Wilson")
-    low, high = stats.wilson_interval(successes, n, confidence=confidence)
+    low, high = wilson(successes, n, z=stats.z_value(confidence))
     return Estimate(successes / n, float(low), float(high), "Wilson")
 
 
@@ -398,7 +399,7 @@ def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) 
     for b in range(n_bins):
         inside = bins == b
         count, positives = int(inside.sum()), int(y_true[inside].sum())
-        low, high = stats.wilson_interval(positives, count) if count else (np.nan, np.nan)
+        low, high = wilson(positives, count) if count else (np.nan, np.nan)
         rows.append(
             {
                 "bin low": edges[b],

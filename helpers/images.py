@@ -2,7 +2,8 @@
 
 Cleaning (chapter 1), the leak-free split (chapter 3) and classifying new files (chapter 6) all
 call `load_rgb`, so a file means the same pixels everywhere: fully decoded, EXIF-transposed,
-8-bit RGB with any transparency composited onto white.
+8-bit RGB with any transparency composited onto white. The model's input comes from
+`decode_and_resize`, TensorFlow's decoding and the book's one resize, in every pipeline.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -29,6 +31,9 @@ DEFAULT_MAX_PIXELS = 40_000_000
 SNIFF_BYTES = 1024
 
 _PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "gif": "GIF"}
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 class ImageError(ValueError):
@@ -232,6 +237,32 @@ def image_size(path: Path | str) -> tuple[int, int]:
     """(width, height) from the header only, without decoding; for quick listings."""
     with Image.open(path) as image:
         return image.size
+
+
+def decode_and_resize(path: tf.Tensor | str | Path, size: int) -> tf.Tensor:
+    """Read, decode to RGB and resize to (size, size, 3) float32 in [0, 255], like Keras's loader."""
+    import tensorflow as tf
+
+    if isinstance(path, str | Path):  # a file named from Python: check it and say what is wrong
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such image file")
+        try:
+            return _decode_and_resize(tf.constant(str(path)), size)
+        except tf.errors.InvalidArgumentError as error:
+            reason = error.message.splitlines()[0]
+            raise ValueError(f"{path}: cannot be decoded as an image ({reason})") from None
+    return _decode_and_resize(path, size)
+
+
+def _decode_and_resize(path: tf.Tensor, size: int) -> tf.Tensor:
+    """The decoding and the one resize (bilinear, aspect ratio not kept), on a path tensor."""
+    import tensorflow as tf
+
+    data = tf.io.read_file(path)
+    image = tf.image.decode_image(data, channels=3, expand_animations=False)
+    image = tf.image.resize(image, (size, size), method="bilinear")
+    image.set_shape((size, size, 3))
+    return image
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from helpers import clean, extract, fer, fresh, split, synthetic
 from helpers.images import NEAR_DUPLICATE_BITS
 from helpers.profiles import SYNTHETIC, Profile
 from helpers.store import build_once, files_digest, is_current
+
+if TYPE_CHECKING:
+    from helpers.datasets import Datasets
 
 RAW_VERSION = 1  # bump when copying, extracting or importing changes
 EXPORT_VERSION = 1  # bump when the exported files or their card change
@@ -153,14 +157,16 @@ def shards_folder(profile: Profile) -> Path:
     return profile.data / "shards"
 
 
-def make_datasets(profile: Profile, stream: bool | None = None) -> split.Datasets:
+def make_datasets(profile: Profile, stream: bool | None = None) -> Datasets:
     """The train/val/test tf.data pipelines of the profile's split (pixels 0-255, sorted labels).
 
     Cached in memory, or streamed from data/P/shards/ (stream=None: when the cache would exceed
-    split.cache_limit_bytes(); see split.datasets_from_frame).
+    datasets.cache_limit_bytes(); see datasets.datasets_from_frame).
     """
+    from helpers import datasets  # imported here: its pipelines load TensorFlow
+
     frame = ensure_split(profile)
-    return split.datasets_from_frame(
+    return datasets.datasets_from_frame(
         frame,
         clean_folder(profile),
         profile.image_size,

@@ -1,8 +1,8 @@
 """Decoded images on disk, for data larger than memory: TFRecord shards, streamed in the cached order.
 
-The cached pipeline (helpers.split.pipeline) decodes every image once and keeps it in memory,
-size x size x 3 float32 (0.75 MB at 256 px). When that cache would not fit,
-helpers.split.datasets_from_frame streams instead:
+The cached pipeline (chapter 3's `cached_pipeline`, helpers.taught) decodes every image once and
+keeps it in memory, size x size x 3 float32 (0.75 MB at 256 px). When that cache would not fit,
+helpers.datasets.datasets_from_frame streams instead:
 
 - `write_shards` decodes and resizes each image once, exactly as the cached pipeline does,
   rounds it to uint8 (a quarter of the bytes; every streamed pixel is within 0.5 of the cached
@@ -15,7 +15,7 @@ helpers.split.datasets_from_frame streams instead:
 
 The order is the cached pipeline's. That pipeline shuffles with `shuffle(n, seed)`, whose order
 depends only on its seed, its buffer and the number of elements, never on what they are (see
-helpers.split.replay_order). The stream runs that same shuffle over the record numbers 0..n-1
+helpers.leak.replay_order). The stream runs that same shuffle over the record numbers 0..n-1
 (n int64 in memory, not n images) and reads each record at its offset in its shard, so the
 training set comes in the same order as the cached one, epoch by epoch, for the same seed; the
 validation and test sets come in split.csv's order, like theirs.
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from helpers.images import decode_and_resize
 from helpers.paths import shown
 from helpers.store import atomic_save, build_once, files_digest, read_stamp
 
@@ -110,8 +111,6 @@ def write_shards(
 def uint8_images(paths: Sequence[Path], size: int) -> Iterator[np.ndarray]:
     """Each image decoded and resized as the cached pipeline does, rounded to uint8, in order."""
     import tensorflow as tf
-
-    from helpers.split import decode_and_resize
 
     def load(path: tf.Tensor) -> tf.Tensor:
         return tf.saturate_cast(tf.round(decode_and_resize(path, size)), tf.uint8)

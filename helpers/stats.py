@@ -1,8 +1,8 @@
-"""How far a number measured on a sample can be trusted: the book's intervals, from SciPy.
+"""How far a number measured on a sample can be trusted: sizes and widths of intervals.
 
-Chapter 3 writes the Wilson score interval out and checks it against `wilson_interval` here;
-chapter 6 writes the bootstrap out and checks it against `bootstrap_interval`. Every other
-chapter calls these.
+The intervals themselves are the chapters': chapter 3's Wilson score interval (`wilson`) and
+chapter 6's bootstrap (`bootstrap_f1`), in helpers.taught. This module answers questions about
+them: how wide an interval is at a given accuracy, how many test images a margin needs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import binomtest, norm
+from scipy.stats import norm
 
 
 def z_value(confidence: float) -> float:
@@ -21,20 +21,12 @@ def z_value(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2))
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (scipy.stats.binomtest): honest at small n and near 0 or 1."""
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    interval = binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
-    return float(interval.low), float(interval.high)
-
-
 def wilson_half_width(p: float, n: int, confidence: float = 0.95) -> float:
-    """Half the width of the Wilson interval when a fraction p of n trials succeed (p need not be k/n)."""
-    z = z_value(confidence)
-    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    """Half the width of chapter 3's Wilson interval when a fraction p of n trials succeed."""
+    from helpers.taught import wilson  # imported here: helpers.taught loads Keras
+
+    low, high = wilson(p * n, n, z=z_value(confidence))
+    return (high - low) / 2
 
 
 def images_for_margin(margin: float, p: float = 0.5, confidence: float = 0.95) -> int:

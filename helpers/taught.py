@@ -7,7 +7,93 @@ run make sync.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from helpers import images
+
+# --- chapter 3: notebooks/03_split.md ------------------------------------------------------------
+
+
+def subset_targets(count: int, fractions: Sequence[float]) -> np.ndarray:
+    """How many of `count` images each subset gets: by the largest remainders, at least one each.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+    exact = np.asarray(fractions, dtype=float) * count
+    targets = np.floor(exact).astype(int)
+    for index in np.argsort(-(exact - targets), kind="stable")[: count - targets.sum()]:
+        targets[index] += 1  # the images left over go to the largest remainders
+    while (targets == 0).any():  # a tiny class: one image for every subset first
+        targets[np.argmax(targets)] -= 1
+        targets[np.argmin(targets)] += 1
+    return targets
+
+
+def assign(
+    files: pd.DataFrame, groups: np.ndarray, fractions: dict[str, float], seed: int
+) -> pd.Series:
+    """Each file's subset: whole groups, class by class, each to the subset furthest below target.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+    rng = np.random.default_rng(seed)
+    files = files.assign(group=groups)
+    # a group's class is the class of most of its files (on a tie, the first class name)
+    owner = files.groupby(["group", "label"]).size().unstack(fill_value=0).idxmax(axis=1)
+    group_size = files.groupby("group").size()
+    names = list(fractions)
+    subset_of = {}
+    for label in sorted(owner.unique()):
+        members = owner.index[owner == label].to_numpy()
+        members = members[rng.permutation(len(members))]  # random order ...
+        sizes = group_size.loc[members].to_numpy()
+        order = np.argsort(-sizes, kind="stable")  # ... then the largest groups first
+        targets = subset_targets(int(sizes.sum()), list(fractions.values()))
+        filled = np.zeros(len(names), dtype=int)
+        for group, size in zip(members[order].tolist(), sizes[order].tolist(), strict=True):
+            index = int(np.argmax(targets - filled))  # the subset furthest below its target
+            subset_of[group] = names[index]
+            filled[index] += size
+    return files["group"].map(subset_of).rename("subset")
+
+
+def cached_pipeline(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    size: int,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """Decode each image once and cache it; reshuffle every epoch (training only: give a seed); batch.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((list(paths), list(labels)))
+    dataset = dataset.map(
+        lambda path, label: (images.decode_and_resize(path, size), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    dataset = dataset.cache()  # decoded once, then read from memory
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def wilson(right: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of right / n: 95% for z = 1.96.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+    p = right / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return float(centre - half), float(centre + half)
+
 
 # --- chapter 4: notebooks/04_cnn.md --------------------------------------------------------------
 

@@ -27,15 +27,14 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from tqdm import tqdm
 
-from helpers import stats
 from helpers.classify import CARD_FILE
 from helpers.env import seed_everything
 from helpers.profiles import Profile
 from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
-from helpers.taught import build_model, build_regularised_model, compile_model
+from helpers.taught import build_model, build_regularised_model, compile_model, wilson
 
 if TYPE_CHECKING:
-    from helpers.split import Datasets
+    from helpers.datasets import Datasets
 
 MODEL_FILE = "model.keras"
 CHECKPOINT_FILE = "best.keras"
@@ -522,7 +521,7 @@ def read_curves(history: pd.DataFrame, val_images: int) -> str:
             "yet a trend."
         )
     gap = last["accuracy"] - last["val_accuracy"]
-    low, high = stats.wilson_interval(round(last["val_accuracy"] * val_images), val_images)
+    low, high = wilson(round(last["val_accuracy"] * val_images), val_images)
     if last["accuracy"] > high:
         lines.append(
             f"The final training accuracy lies {gap * 100:.1f} points above the validation "

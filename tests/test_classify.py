@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import classify, profiles, split
+from helpers import classify, images, profiles
 from helpers.__main__ import main as command_line
 from helpers.paths import ROOT
 
@@ -95,7 +95,7 @@ def test_same_probability_as_the_training_pipeline(tmp_path):
     model = classify.load_model(path)
     rng = np.random.default_rng(0)
     picture = save(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8), tmp_path / "face.png")
-    tensor = split.decode_and_resize(picture, SIDE)
+    tensor = images.decode_and_resize(picture, SIDE)
     expected = float(model.predict(np.asarray(tensor)[None], verbose=0)[0, 0])
     result = classify.classify_image(picture, model, CLASSES)
     assert result.probability == pytest.approx(expected, abs=1e-6)

@@ -10,7 +10,8 @@ import pytest
 from test_split import fake_keys, write_images
 
 import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
-from helpers import shards, split
+from helpers import datasets, images, shards, split
+from helpers.taught import cached_pipeline
 
 SIZE, BATCH, SEED = 8, 5, 3
 
@@ -49,8 +50,8 @@ def keys_of(dataset: object) -> list[str]:
 
 
 def test_streamed_subsets_are_the_cached_ones_rounded(frame: pd.DataFrame, clean_dir: Path) -> None:
-    cached = split.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED, stream=False)
-    streamed = split.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED, stream=True)
+    cached = datasets.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED, stream=False)
+    streamed = datasets.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED, stream=True)
     assert (cached.streamed, streamed.streamed) == (False, True)
     assert streamed.class_names == cached.class_names
     for subset in split.SUBSETS:
@@ -84,7 +85,7 @@ def test_training_order_is_the_cached_shuffle_reproduced(
     paths, labels = rows_of(frame, clean_dir, "train")
     folder = shards.write_shards(paths, labels, SIZE, tmp_path / "train", images_per_shard=6)
     assert len(list(folder.glob("shard-*.tfrecord"))) == 5  # 28 images
-    cached = split.pipeline(paths, labels, SIZE, BATCH, shuffle_seed=SEED)
+    cached = cached_pipeline(paths, labels, SIZE, BATCH, shuffle_seed=SEED)
     streamed = shards.stream_pipeline(folder, BATCH, shuffle_seed=SEED, keys=True)
     epochs = []
     for _ in range(3):
@@ -108,37 +109,39 @@ def test_the_pipelines_stream_by_themselves_above_the_cache_limit(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    need = split.cache_bytes(len(frame), SIZE)
+    need = datasets.cache_bytes(len(frame), SIZE)
     assert need == len(frame) * SIZE * SIZE * 3 * 4
-    monkeypatch.delenv(split.CACHE_LIMIT_ENV, raising=False)
-    assert not split.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED).streamed
-    monkeypatch.setenv(split.CACHE_LIMIT_ENV, str(need / 2**20))  # exactly the need: still cached
-    assert not split.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED).streamed
+    monkeypatch.delenv(datasets.CACHE_LIMIT_ENV, raising=False)
+    assert not datasets.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED).streamed
+    monkeypatch.setenv(
+        datasets.CACHE_LIMIT_ENV, str(need / 2**20)
+    )  # exactly the need: still cached
+    assert not datasets.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED).streamed
     assert capsys.readouterr().out == ""
     assert not (clean_dir.parent / "shards").exists()
-    monkeypatch.setenv(split.CACHE_LIMIT_ENV, str((need - 1024) / 2**20))
-    data = split.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED)
+    monkeypatch.setenv(datasets.CACHE_LIMIT_ENV, str((need - 1024) / 2**20))
+    data = datasets.datasets_from_frame(frame, clean_dir, SIZE, BATCH, SEED)
     assert data.streamed
     line = capsys.readouterr().out
     assert line.count("\n") == 1 and line.startswith("streaming:")
     assert f"caching {len(frame)} images at {SIZE} px" in line
-    assert split.CACHE_LIMIT_ENV in line and str(clean_dir.parent / "shards" / str(SIZE)) in line
+    assert datasets.CACHE_LIMIT_ENV in line and str(clean_dir.parent / "shards" / str(SIZE)) in line
     assert sum(len(y) for _, y in data.train) == (frame["subset"] == "train").sum()
 
 
 def test_the_cache_limit_is_a_quarter_of_memory_up_to_4_gib(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(split.CACHE_LIMIT_ENV, raising=False)
+    monkeypatch.delenv(datasets.CACHE_LIMIT_ENV, raising=False)
     for memory, limit in ((8 * 2**30, 2 * 2**30), (64 * 2**30, 4 * 2**30), (None, 4 * 2**30)):
-        monkeypatch.setattr(split, "physical_memory_bytes", lambda memory=memory: memory)
-        assert split.cache_limit_bytes() == limit
-    monkeypatch.setenv(split.CACHE_LIMIT_ENV, "1.5")
-    assert split.cache_limit_bytes() == 3 * 2**19
+        monkeypatch.setattr(datasets, "physical_memory_bytes", lambda memory=memory: memory)
+        assert datasets.cache_limit_bytes() == limit
+    monkeypatch.setenv(datasets.CACHE_LIMIT_ENV, "1.5")
+    assert datasets.cache_limit_bytes() == 3 * 2**19
     for bad in ("lots", "-1", "inf"):
-        monkeypatch.setenv(split.CACHE_LIMIT_ENV, bad)
+        monkeypatch.setenv(datasets.CACHE_LIMIT_ENV, bad)
         with pytest.raises(ValueError, match="must be a number of megabytes"):
-            split.cache_limit_bytes()
+            datasets.cache_limit_bytes()
 
 
 def times(folder: Path) -> dict[str, int]:
@@ -160,7 +163,7 @@ def test_shards_are_rebuilt_when_the_files_change_and_reused_otherwise(
     shards.write_shards(paths, labels, SIZE, target, root=clean_dir)
     assert times(folder) != before
     first = one_pass(shards.stream_pipeline(folder, BATCH))[0][0]
-    assert np.abs(first - split.decode_and_resize(paths[0], SIZE).numpy()).max() <= 0.5
+    assert np.abs(first - images.decode_and_resize(paths[0], SIZE).numpy()).max() <= 0.5
     changes = {
         "a file fewer": (paths[1:], labels[1:]),
         "another order": (paths[::-1], labels[::-1]),

@@ -1,4 +1,4 @@
-"""The split: disjoint, stable, stratified, duplicates together, clear errors; pipelines; leak; Wilson."""
+"""The split (helpers.split, chapter 3's assign), its pipelines (helpers.datasets), the leak (helpers.leak)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers import images, split
+from helpers import datasets, images, leak, split
+from helpers.taught import assign, subset_targets
 
 
 def write_images(folder: Path, count: int, seed: int, size: int = 12) -> list[Path]:
@@ -101,18 +102,22 @@ def test_group_spanning_classes_stays_together(tmp_path: Path) -> None:
 
 
 def test_a_group_belongs_to_the_class_of_most_of_its_files_and_ties_go_to_the_first_name() -> None:
-    rng = np.random.default_rng(4)
-    frame = pd.DataFrame(
-        {"label": rng.choice(["sad", "happy", "angry"], 3000), "group": rng.integers(0, 700, 3000)}
-    )
-    owners = split.group_owners(frame)
-    # the definition, group by group: the most frequent class, the first name among equals
-    by_definition = frame.groupby("group")["label"].agg(
-        lambda labels: labels.value_counts().sort_index().idxmax()
-    )
-    pd.testing.assert_series_equal(owners, by_definition, check_names=False)
-    tied = frame.groupby("group")["label"].agg(lambda labels: labels.value_counts().nunique())
-    assert (tied < frame.groupby("group")["label"].nunique()).any()  # the data holds ties
+    """Each class's groups (by that rule) fill exactly its targets: a group counts for its owner."""
+    labels = ["happy"] * 12 + ["sad"] * 11
+    groups = list(range(20)) + [20, 20, 20]  # 20 single files, then one group of three
+    labels[20:23] = ["sad", "happy", "sad"]  # two sad, one happy: a sad group
+    labels[18:20], groups[18:20] = ["happy", "sad"], [19, 19]  # one of each: a tie, so happy's
+    files = pd.DataFrame({"path": [f"f{i}" for i in range(23)], "label": labels})
+    owner = {g: "happy" for g in range(20)} | {20: "sad"}
+    owner.update({g: labels[g] for g in range(18)})
+    fractions = dict(zip(split.SUBSETS, split.DEFAULT_FRACTIONS, strict=True))
+    subsets = assign(files, np.array(groups), fractions, seed=2)
+    for label in ("happy", "sad"):
+        mine = [owner[g] == label for g in groups]
+        counts = subsets[mine].value_counts().reindex(split.SUBSETS, fill_value=0).to_numpy()
+        targets = subset_targets(sum(mine), split.DEFAULT_FRACTIONS)
+        np.testing.assert_array_equal(counts, targets, err_msg=label)
+    assert subsets.groupby(np.array(groups)).nunique().max() == 1  # groups stay whole
 
 
 @pytest.mark.parametrize(
@@ -144,7 +149,7 @@ def test_missing_folder_and_bad_fractions_are_clear_errors(clean_dir: Path, tmp_
 def test_subset_targets_add_up_and_give_each_subset_an_image() -> None:
     fractions = np.array([0.7, 0.15, 0.15])
     for count in range(3, 60):
-        targets = split.subset_targets(count, fractions)
+        targets = subset_targets(count, fractions)
         assert targets.sum() == count and targets.min() >= 1
         if count >= 7:  # large enough for 15% to round to at least one image
             assert np.abs(targets - fractions * count).max() < 1
@@ -171,26 +176,26 @@ def test_decode_and_resize_matches_keras_loader(clean_dir: Path) -> None:
     data = keras.utils.image_dataset_from_directory(
         clean_dir, image_size=(9, 9), batch_size=64, shuffle=False, verbose=False
     )
-    images, labels = next(iter(data))
+    loaded, _ = next(iter(data))
     for index, path in enumerate(data.file_paths[:5]):
-        ours = split.decode_and_resize(path, 9).numpy()
+        ours = images.decode_and_resize(path, 9).numpy()
         assert ours.dtype == np.float32 and ours.shape == (9, 9, 3)
-        np.testing.assert_array_equal(ours, images[index].numpy())
+        np.testing.assert_array_equal(ours, loaded[index].numpy())
     assert data.class_names == ["happy", "sad"]
 
 
 def test_decode_and_resize_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such image file"):
-        split.decode_and_resize(str(tmp_path / "absent.png"), 8)
+        images.decode_and_resize(str(tmp_path / "absent.png"), 8)
     broken = tmp_path / "page.png"
     broken.write_text("<html>not a picture</html>")
     with pytest.raises(ValueError, match="page.png: cannot be decoded as an image"):
-        split.decode_and_resize(broken, 8)
+        images.decode_and_resize(broken, 8)
 
 
 def test_datasets_follow_the_split(clean_dir: Path) -> None:
     frame = split.split_frame(clean_dir, seed=3, keys=fake_keys)
-    built = split.datasets_from_frame(frame, clean_dir, size=8, batch_size=5, seed=3)
+    built = datasets.datasets_from_frame(frame, clean_dir, size=8, batch_size=5, seed=3)
     assert built.class_names == ["happy", "sad"]
     for subset in split.SUBSETS:
         dataset = getattr(built, subset)
@@ -219,7 +224,7 @@ def leak_dir(tmp_path: Path) -> Path:
 
 
 def test_no_leak_without_shuffling(leak_dir: Path) -> None:
-    report = split.count_leak(leak_dir, batch_size=4, image_size=6, epochs=3, shuffle=False)
+    report = leak.count_leak(leak_dir, batch_size=4, image_size=6, epochs=3, shuffle=False)
     assert (report.images, report.batches) == (40, 10)
     assert (report.train_batches, report.val_batches, report.test_batches) == (7, 2, 1)
     assert report.test_images == 4
@@ -228,7 +233,7 @@ def test_no_leak_without_shuffling(leak_dir: Path) -> None:
 
 
 def test_reshuffling_leaks_test_images_into_training(leak_dir: Path) -> None:
-    report = split.count_leak(leak_dir, batch_size=4, image_size=6, epochs=20, seed=1)
+    report = leak.count_leak(leak_dir, batch_size=4, image_size=6, epochs=20, seed=1)
     assert report.test_images == 4
     assert report.test_in_train <= report.test_in_train_any_epoch <= report.test_images
     # twenty passes over 28 of 40 reshuffled images see practically every image
@@ -241,17 +246,17 @@ def test_replaying_the_shuffle_on_paths_gives_the_decoded_pipelines_order(leak_d
     import keras
 
     keras.utils.set_random_seed(3)
-    data = split.original_pipeline(leak_dir, image_size=6, batch_size=4, seed=5)
-    replay = split.replay_order(data.file_paths, batch_size=4, seed=5)
+    data = leak.original_pipeline(leak_dir, image_size=6, batch_size=4, seed=5)
+    replay = leak.replay_order(data.file_paths, batch_size=4, seed=5)
     datasets = {"decoded": (data.take(7), data.skip(7).take(2), data.skip(9).take(1))}
     datasets["replayed"] = (replay.take(7), replay.skip(7).take(2), replay.skip(9).take(1))
     passes = {}
     for name, (train, val, test) in datasets.items():
-        keys = split.image_keys if name == "decoded" else split.path_keys
+        keys = leak.image_keys if name == "decoded" else leak.path_keys
         passes[name] = [keys(train), keys(train), keys(val), keys(test)]
     # the loader's pixels of each file (the same decoding, chapter 2 checks), hashed like image_keys
     hash_of = {
-        path: split.image_keys([(split.decode_and_resize(path, 6).numpy()[None] / 255, None)])[0]
+        path: leak.image_keys([(images.decode_and_resize(path, 6).numpy()[None] / 255, None)])[0]
         for path in data.file_paths
     }
     assert len(set(hash_of.values())) == len(hash_of)  # 40 different images
@@ -261,9 +266,9 @@ def test_replaying_the_shuffle_on_paths_gives_the_decoded_pipelines_order(leak_d
 
 
 def test_leak_batch_size_gives_ten_batches() -> None:
-    assert split.leak_batch_size(303) == 32
-    assert split.leak_batch_size(80) == 8
-    assert split.leak_batch_size(5) == 1
+    assert leak.leak_batch_size(303) == 32
+    assert leak.leak_batch_size(80) == 8
+    assert leak.leak_batch_size(5) == 1
 
 
 # --------------------------------------------------------------------------- test-set size

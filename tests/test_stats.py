@@ -1,4 +1,4 @@
-"""helpers.stats: the Wilson interval, the test-set size for a margin, the bootstrap, a mean's interval."""
+"""Chapter 3's Wilson interval (helpers.taught) and helpers.stats: margins, the bootstrap, a mean."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import evaluate, stats
+from helpers.taught import wilson
 
 Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
 Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
@@ -24,14 +25,7 @@ Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
 def test_wilson_interval_matches_published_values(
     successes: int, n: int, low: float, high: float
 ) -> None:
-    assert stats.wilson_interval(successes, n) == pytest.approx((low, high), abs=6e-5)
-
-
-def test_wilson_interval_rejects_impossible_counts() -> None:
-    with pytest.raises(ValueError, match="n must be positive"):
-        stats.wilson_interval(0, 0)
-    with pytest.raises(ValueError, match="between 0 and n=5"):
-        stats.wilson_interval(6, 5)
+    assert wilson(successes, n) == pytest.approx((low, high), abs=6e-5)
 
 
 def test_images_for_margin_is_the_smallest_sufficient_size() -> None:
@@ -60,16 +54,18 @@ def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
         stats.mean_interval(np.array([0.1, np.nan]))
 
 
-def test_wilson_written_out_agrees_with_scipy() -> None:
-    """Chapter 3's formula, here once more, against scipy.stats.binomtest's Wilson interval."""
-    z = 1.959963984540054
-    for successes, n in ((0, 20), (15, 15), (81, 263), (7, 9)):
-        p = successes / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        assert stats.wilson_interval(successes, n) == pytest.approx(
-            (centre - half, centre + half), abs=1e-9
-        )
+def test_wilson_agrees_with_scipy_and_stays_in_zero_one() -> None:
+    from scipy.stats import binomtest
+
+    for successes, n in ((0, 20), (15, 15), (81, 263), (7, 9), (1, 1)):
+        scipy_interval = binomtest(successes, n).proportion_ci(method="wilson")
+        low, high = wilson(successes, n)
+        assert (low, high) == pytest.approx((scipy_interval.low, scipy_interval.high), abs=1e-7)
+        assert -1e-12 <= low <= successes / n <= high <= 1 + 1e-12
+    z99 = stats.z_value(0.99)
+    assert wilson(8, 10, z=z99)[0] < wilson(8, 10)[0]  # 99% is wider than 95%
+    half = stats.wilson_half_width(0.8, 10)
+    assert half == pytest.approx((wilson(8, 10)[1] - wilson(8, 10)[0]) / 2, abs=1e-6)
 
 
 def test_bootstrap_of_perfect_predictions_is_a_point():

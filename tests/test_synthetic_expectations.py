@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
-from helpers import clean, eda, images, pipeline, profiles, split
+from helpers import clean, eda, images, leak, pipeline, profiles, split
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,9 @@ def test_the_classes_look_alike_to_pixel_statistics_and_a_linear_model(synthetic
 def test_the_originals_split_leaks_on_the_generated_faces(synthetic_clean) -> None:
     profile, clean_dir, _ = synthetic_clean
     images_count = len(split.list_images(clean_dir))
-    report = split.count_leak(
+    report = leak.count_leak(
         clean_dir,
-        batch_size=split.leak_batch_size(images_count),
+        batch_size=leak.leak_batch_size(images_count),
         image_size=profile.image_size,
         epochs=profile.epochs,
         seed=profile.seed,

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
-from helpers import classify, pipeline, profiles, split, train
+from helpers import classify, datasets, pipeline, profiles, split, train
 from helpers.model import architecture
 from helpers.taught import build_model
 
@@ -44,7 +44,7 @@ def tiny(tmp_path, monkeypatch):
     clean_dir = profile.data / "clean"
     frame = make_tiny_split(clean_dir)
     split.write_split(frame, pipeline.split_folder(profile))
-    data = split.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
+    data = datasets.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
     return profile, data
 
 
