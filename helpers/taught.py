@@ -8,6 +8,8 @@ run make sync.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -135,6 +137,59 @@ def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mode
 
 
 # --- chapter 5: notebooks/05_training.md ---------------------------------------------------------
+
+
+def training_callbacks(checkpoint: Path, log_dir: Path | None) -> list[keras.callbacks.Callback]:
+    """Save the model at each new low of the validation loss; log each epoch for TensorBoard.
+
+    Defined in chapter 5 (notebooks/05_training.md); edit it there.
+    """
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            str(checkpoint), monitor="val_loss", mode="min", save_best_only=True
+        )
+    ]
+    if log_dir is not None:  # None: the tensorboard package is not installed
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    return callbacks
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    """A run's learning curves read for overfitting, in numbers (see `overfitting`).
+
+    Defined in chapter 5 (notebooks/05_training.md); edit it there.
+    """
+
+    best_epoch: int  # the epoch with the lowest validation loss: the weights kept
+    epochs: int
+    gap: float  # training minus validation accuracy at the best epoch
+    gap_low: float  # the gap's 95% interval, from the validation accuracy's Wilson interval
+    gap_high: float
+    beyond_noise: bool  # gap_low > 0: training above validation by more than the noise
+    later_rise: float  # the last epoch's validation loss over the lowest, minus 1 (0.1 = 10%)
+    rose: bool  # validation loss rose by more than 10% over 3 or more epochs after the best
+
+
+def overfitting(history: pd.DataFrame, val_images: int) -> Overfitting:
+    """Read a run's history (epoch, accuracy, val_accuracy, val_loss) for overfitting.
+
+    Defined in chapter 5 (notebooks/05_training.md); edit it there.
+    """
+    best = history.loc[history["val_loss"].idxmin()]
+    last = history.iloc[-1]
+    low, high = wilson(round(best["val_accuracy"] * val_images), val_images)
+    rise = float(last["val_loss"] / best["val_loss"] - 1)
+    return Overfitting(
+        best_epoch=int(best["epoch"]),
+        epochs=len(history),
+        gap=float(best["accuracy"] - best["val_accuracy"]),
+        gap_low=float(best["accuracy"] - high),
+        gap_high=float(best["accuracy"] - low),
+        beyond_noise=bool(best["accuracy"] > high),
+        later_rise=rise,
+        rose=len(history) - int(best["epoch"]) >= 3 and rise > 0.1,
+    )
 
 
 def augmentation_layers(seed: int | None = None) -> list[keras.layers.Layer]:

@@ -1,8 +1,9 @@
-"""Training plumbing: run settings, callbacks, run folders with their model card, history and curves.
+"""Training plumbing: run settings, run folders with their model card, history and curves.
 
-Chapter 5 shows the model and the `fit` call; this module holds what surrounds them, so the
-chapter and `ensure_model` (which chapters 6 and 7 call when opened on their own) train the
-same model the same way: `train_model` is exactly the chapter's cells in one function.
+Chapter 5 shows the model, its callbacks (`training_callbacks`, helpers.taught) and the `fit`
+call; this module holds what surrounds them, so the chapter and helpers.pipeline's `ensure_model`
+train the same model the same way: `train_model` is exactly the chapter's cells in one function,
+on the datasets it is given.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from helpers.classify import CARD_FILE
 from helpers.env import seed_everything
 from helpers.profiles import Profile
 from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
-from helpers.taught import build_model, build_regularised_model, compile_model, wilson
+from helpers.taught import build_model, build_regularised_model, compile_model, training_callbacks
 
 if TYPE_CHECKING:
     from helpers.datasets import Datasets
@@ -196,7 +197,7 @@ class EpochBar(keras.callbacks.Callback):
 
 @dataclass
 class Run:
-    """A run in progress: its settings, model, callbacks and scratch folder under artifacts/<P>."""
+    """A run in progress: its settings, model, throughput meter and scratch folder under artifacts/<P>."""
 
     profile: Profile
     config: RunConfig
@@ -205,13 +206,12 @@ class Run:
     train_images: int
     meter: ThroughputMeter
     class_names: list[str]
-    callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     @property
-    def scratch_logs(self) -> Path:
-        """Where TensorBoard writes during the run."""
-        return self.scratch / "logs"
+    def scratch_logs(self) -> Path | None:
+        """Where TensorBoard writes during the run (None: the tensorboard package is missing)."""
+        return None if tensorboard_missing() else self.scratch / "logs"
 
     @property
     def scratch_checkpoint(self) -> Path:
@@ -222,7 +222,7 @@ class Run:
 def start_run(
     profile: Profile, config: RunConfig, datasets: Datasets, model: keras.Model | None = None
 ) -> Run:
-    """Prepare a run: the model (built by `new_model` unless given), callbacks, a scratch folder."""
+    """Prepare a run: the model (built by `new_model` unless given), a meter, a scratch folder."""
     if model is None:
         model = new_model(config)
     train_images = int((datasets.frame["subset"] == "train").sum())
@@ -232,16 +232,8 @@ def start_run(
     scratch = staging_dir(run_folder(profile, config.run_name))  # published by finish_run
     meter = ThroughputMeter(train_images)
     run = Run(profile, config, model, scratch, train_images, meter, list(datasets.class_names))
-    if tensorboard_missing():
+    if run.scratch_logs is None:
         print("TensorBoard logs skipped: the tensorboard package is not installed.")
-    else:
-        run.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.scratch_logs)))
-    run.callbacks += [
-        keras.callbacks.ModelCheckpoint(
-            str(run.scratch_checkpoint), monitor="val_loss", mode="min", save_best_only=True
-        ),
-        meter,
-    ]
     return run
 
 
@@ -387,7 +379,8 @@ def train_model(
 ) -> TrainingResult:
     """Train chapter 4's CNN on the profile's split and keep its best epoch and records.
 
-    `callbacks` are added to the run's own (TensorBoard, checkpoint, meter), e.g. EarlyStopping.
+    `callbacks` are added to the run's own (chapter 5's checkpoint and TensorBoard logs, the
+    throughput meter), e.g. EarlyStopping.
     """
     if datasets is None:
         from helpers import pipeline
@@ -402,7 +395,8 @@ def train_model(
         learning_rate=learning_rate,
     )
     run = start_run(profile, config, datasets)
-    callbacks = [*run.callbacks, *callbacks]
+    own = training_callbacks(run.scratch_checkpoint, run.scratch_logs)
+    callbacks = [*own, run.meter, *callbacks]
     if verbose == 0:
         callbacks.append(EpochBar(config.epochs, f"training {run_name} ({profile.name})"))
     try:
@@ -479,67 +473,6 @@ def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = Non
         handles, labels, loc="lower center", ncols=columns, fontsize="small", frameon=False
     )
     return figure
-
-
-def read_curves(history: pd.DataFrame, val_images: int) -> str:
-    """A plain-words reading of one run's curves, from its numbers (so it cannot drift from them)."""
-    last = history.iloc[-1]
-    epochs = len(history)
-    best = history.loc[history["val_loss"].idxmin()]
-    one_image = 100 / val_images
-    lines = [
-        f"Training accuracy ended at {last['accuracy']:.1%} and validation accuracy at "
-        f"{last['val_accuracy']:.1%} ({val_images} validation images, so one image is "
-        f"{one_image:.1f} points)."
-    ]
-    if epochs < 3:
-        lines.append(
-            f"With {epochs} epoch(s) the curves show no trend: this run checks that training "
-            "works, not how well the model learns."
-        )
-        return " ".join(lines)
-    lines.append(
-        f"Validation loss was lowest at epoch {int(best['epoch'])} of {epochs} "
-        f"({best['val_loss']:.3f}, validation accuracy {best['val_accuracy']:.1%}); "
-        "those are the weights kept."
-    )
-    rise = last["val_loss"] / best["val_loss"] - 1
-    after = epochs - int(best["epoch"])
-    if after >= 3 and rise > 0.1:
-        lines.append(
-            f"In the {after} epochs after it, validation loss rose by {rise:.0%} while training "
-            f"loss went from {best['loss']:.3f} to {last['loss']:.3f}: the model kept fitting "
-            "the training images without improving on new ones, which is what overfitting "
-            "looks like."
-        )
-    elif after == 0:
-        lines.append("Validation loss was still falling at the last epoch: more epochs may help.")
-    elif after <= 2:
-        lines.append(
-            f"The lowest validation loss came {after} epoch(s) before the end, so the model was "
-            "still improving on new images late in training; a rise over so few epochs is not "
-            "yet a trend."
-        )
-    gap = last["accuracy"] - last["val_accuracy"]
-    low, high = wilson(round(last["val_accuracy"] * val_images), val_images)
-    if last["accuracy"] > high:
-        lines.append(
-            f"The final training accuracy lies {gap * 100:.1f} points above the validation "
-            f"accuracy, beyond the 95% interval of the validation figure ({low:.1%} to "
-            f"{high:.1%}): more than the validation set's sampling noise."
-        )
-    elif gap > 0:
-        lines.append(
-            f"The final gap between training and validation accuracy, {gap * 100:.1f} points, "
-            f"lies within the 95% interval of the validation figure ({low:.1%} to {high:.1%}): "
-            "on this many validation images it is not evidence of overfitting."
-        )
-    if best["val_accuracy"] <= 0.6:
-        lines.append(
-            "Even at its best epoch the validation accuracy is close to chance (50%): "
-            "the model has not learned to tell the classes apart from this little data."
-        )
-    return " ".join(lines)
 
 
 def h5_save_warnings(path: Path) -> list[str]:

@@ -14,7 +14,7 @@ from PIL import Image
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
 from helpers import classify, datasets, pipeline, profiles, split, train
 from helpers.model import architecture
-from helpers.taught import build_model
+from helpers.taught import build_model, overfitting
 
 SIDE = 32
 
@@ -143,15 +143,22 @@ def history(val_loss: list[float]) -> pd.DataFrame:
     )
 
 
-def test_read_curves_names_overfitting_only_when_it_lasts() -> None:
-    rising = train.read_curves(history([0.7, 0.5, 0.4, 0.5, 0.6, 0.7, 0.8]), val_images=40)
-    assert "lowest at epoch 3 of 7" in rising and "overfitting" in rising
-    falling = train.read_curves(history([0.7, 0.6, 0.5, 0.4, 0.3]), val_images=40)
-    assert "still falling" in falling and "overfitting" not in falling
-    late = train.read_curves(history([0.7, 0.6, 0.5, 0.4, 0.6]), val_images=40)
-    assert "not yet a trend" in late and "overfitting" not in late
-    short = train.read_curves(history([0.7, 0.6]), val_images=40)
-    assert "no trend" in short
+def test_overfitting_is_a_rise_that_lasts_or_a_gap_beyond_noise() -> None:
+    rising = overfitting(history([0.7, 0.5, 0.4, 0.5, 0.6, 0.7, 0.8]), val_images=40)
+    assert (rising.best_epoch, rising.epochs) == (3, 7)
+    assert rising.later_rise == pytest.approx(1.0) and rising.rose
+    falling = overfitting(history([0.7, 0.6, 0.5, 0.4, 0.3]), val_images=40)
+    assert falling.best_epoch == 5 and falling.later_rise == 0 and not falling.rose
+    late = overfitting(history([0.7, 0.6, 0.5, 0.4, 0.6]), val_images=40)
+    assert late.later_rise == pytest.approx(0.5) and not late.rose  # one epoch is not a trend
+    # at epoch 4 of 5: training 0.875, validation 0.8 of 40 images: a gap inside the noise
+    assert late.best_epoch == 4 and late.gap == pytest.approx(0.075)
+    assert late.gap_low < 0 < late.gap_high
+    assert not late.beyond_noise
+    wide = history([0.7, 0.6, 0.5]).assign(accuracy=1.0, val_accuracy=0.6)
+    found = overfitting(wide, val_images=400)  # 40 points above a 400-image validation figure
+    assert found.beyond_noise and found.gap_low > 0.3
+    assert found.gap_low < found.gap < found.gap_high
 
 
 def test_plot_curves_draws_both_metrics_for_each_run() -> None:
