@@ -22,7 +22,7 @@ from tqdm import tqdm, trange
 
 from helpers import stats
 from helpers.store import atomic_write_text, json_text
-from helpers.taught import wilson
+from helpers.taught import bootstrap_f1, f1_of, wilson
 
 POSITIVE_LABEL = 1
 DEFAULT_THRESHOLD = 0.5
@@ -131,25 +131,6 @@ def proportion(successes: int, n: int, confidence: float = 0.95) -> Estimate:
     return Estimate(successes / n, float(low), float(high), "Wilson")
 
 
-def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    """F1 = 2TP / (2TP + FP + FN), 0 where it is undefined (as scikit-learn's zero_division=0)."""
-    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
-    denominator = 2 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, 2 * tp / denominator, 0.0)
-
-
-def f1_statistic(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """F1 for each row of 2-D (resamples x items) label arrays, or for 1-D arrays."""
-    positive, predicted = y_true == POSITIVE_LABEL, y_pred == POSITIVE_LABEL
-    axis = -1
-    return f1_from_counts(
-        np.sum(positive & predicted, axis=axis),
-        np.sum(~positive & predicted, axis=axis),
-        np.sum(positive & ~predicted, axis=axis),
-    )
-
-
 def classification_metrics(
     y_true: np.ndarray,
     y_prob: np.ndarray,
@@ -157,18 +138,19 @@ def classification_metrics(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> dict[str, Estimate]:
-    """Accuracy, precision, recall (Wilson intervals) and F1 (bootstrap interval), label 1 positive."""
+    """Accuracy, precision, recall (Wilson intervals) and F1 (bootstrap interval), label 1 positive.
+
+    The intervals are the chapters': chapter 3's `wilson`, chapter 6's `bootstrap_f1`.
+    """
     y_pred = to_labels(y_prob, threshold)
     y_true, y_pred = _check_pair(y_true, y_pred)
     c = confusion_counts(y_true, y_pred)
-    f1_low, f1_high = stats.bootstrap_interval(
-        y_true, y_pred, f1_statistic, n_boot=n_boot, seed=seed
-    )
+    f1_low, f1_high = bootstrap_f1(y_true, y_pred, n_boot, seed)
     return {
         "accuracy": proportion(c["tp"] + c["tn"], len(y_true)),
         "precision": proportion(c["tp"], c["tp"] + c["fp"]),
         "recall": proportion(c["tp"], c["tp"] + c["fn"]),
-        "f1": Estimate(float(f1_statistic(y_true, y_pred)), f1_low, f1_high, "bootstrap"),
+        "f1": Estimate(float(f1_of(y_true, y_pred)), f1_low, f1_high, "bootstrap"),
     }
 
 
@@ -312,7 +294,7 @@ def threshold_sweep(
                 "accuracy": (c["tp"] + c["tn"]) / len(y_true),
                 "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else np.nan,
                 "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else np.nan,
-                "f1": float(f1_from_counts(c["tp"], c["fp"], c["fn"])),
+                "f1": float(f1_of(y_true, to_labels(y_prob, threshold))),
                 "predicted positive": (c["tp"] + c["fp"]) / len(y_true),
             }
         )
@@ -390,37 +372,6 @@ def probability_caption(y_true: int, prob: float, class_names: Sequence[str]) ->
 # --- calibration -------------------------------------------------------------------------------
 
 
-def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """Per probability bin: count, mean predicted, observed share of label 1 and its Wilson interval."""
-    y_true, y_prob = _check_pair(y_true, y_prob)
-    edges = np.linspace(0, 1, n_bins + 1)
-    bins = calibration_bins(y_prob, n_bins)
-    rows = []
-    for b in range(n_bins):
-        inside = bins == b
-        count, positives = int(inside.sum()), int(y_true[inside].sum())
-        low, high = wilson(positives, count) if count else (np.nan, np.nan)
-        rows.append(
-            {
-                "bin low": edges[b],
-                "bin high": edges[b + 1],
-                "count": count,
-                "mean predicted": float(y_prob[inside].mean()) if count else np.nan,
-                "observed share": positives / count if count else np.nan,
-                "observed low": low,
-                "observed high": high,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def expected_calibration_error(table: pd.DataFrame) -> float:
-    """Count-weighted mean gap between predicted and observed share over the non-empty bins."""
-    used = table[table["count"] > 0]
-    gaps = (used["mean predicted"] - used["observed share"]).abs()
-    return float(np.sum(gaps * used["count"]) / used["count"].sum())
-
-
 def read_reliability(table: pd.DataFrame, positive_name: str) -> str:
     """In words: which bins' predictions fall outside their observed share's interval, and which way.
 
@@ -495,98 +446,6 @@ def log_loss_per_image(y_true: np.ndarray, y_prob: np.ndarray, eps: float = 1e-7
     y_true, y_prob = _check_pair(y_true, y_prob)
     p = np.clip(y_prob.astype(np.float64), eps, 1 - eps)
     return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-
-
-def calibration_bins(y_prob: np.ndarray, n_bins: int = 10) -> np.ndarray:
-    """The reliability bin of each probability: n_bins equal bins of [0, 1], right edges closed."""
-    edges = np.linspace(0, 1, n_bins + 1)
-    return np.clip(np.digitize(np.asarray(y_prob), edges[1:-1], right=True), 0, n_bins - 1)
-
-
-def calibration_error(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> float:
-    """ECE straight from labels and probabilities: expected_calibration_error(reliability_table)."""
-    y_true, y_prob = _check_pair(y_true, y_prob)
-    index = np.arange(len(y_true))[None, :]
-    return float(_resampled_ece(y_true, y_prob, index, n_bins)[0])
-
-
-def _resampled_ece(
-    y_true: np.ndarray, y_prob: np.ndarray, index: np.ndarray, n_bins: int
-) -> np.ndarray:
-    """ECE on each row of `index` (resamples of the images): sum over bins of |sum p - sum y| / n."""
-    bins = calibration_bins(y_prob, n_bins)
-    rows = np.repeat(np.arange(len(index)), index.shape[1])
-    chosen = index.reshape(-1)
-    flat = rows * n_bins + bins[chosen]  # one (resample, bin) cell per drawn image
-    size = len(index) * n_bins
-    gap = np.bincount(flat, weights=y_prob[chosen] - y_true[chosen], minlength=size)
-    return np.abs(gap.reshape(len(index), n_bins)).sum(axis=1) / index.shape[1]
-
-
-SCORES = ("accuracy", "log loss", "ECE")
-
-
-def paired_bootstrap(
-    y_true: np.ndarray, y_probs: np.ndarray, n_boot: int = 2000, seed: int = 0, n_bins: int = 10
-) -> dict[str, np.ndarray]:
-    """Accuracy, log loss and ECE of every model on the same resamples of the images.
-
-    `y_probs` holds one row of probabilities per model. The answer maps each score to an array
-    (n_boot, models): row b is every model scored on resample b, the same images for all, so a
-    difference between two columns is a paired bootstrap of the difference. Seeded.
-    """
-    y_true = np.asarray(y_true).reshape(-1)
-    y_probs = np.atleast_2d(np.asarray(y_probs, dtype=np.float64))
-    if y_probs.shape[1] != len(y_true) or len(y_true) == 0:
-        raise ValueError(
-            f"need one row of {len(y_true)} probabilities per model, got {y_probs.shape}"
-        )
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
-    index = np.random.default_rng(seed).integers(0, len(y_true), size=(n_boot, len(y_true)))
-    scores = {name: np.empty((n_boot, len(y_probs))) for name in SCORES}
-    for column, y_prob in enumerate(y_probs):
-        correct = (to_labels(y_prob) == y_true).astype(np.float64)
-        scores["accuracy"][:, column] = correct[index].mean(axis=1)
-        scores["log loss"][:, column] = log_loss_per_image(y_true, y_prob)[index].mean(axis=1)
-        scores["ECE"][:, column] = _resampled_ece(y_true, y_prob, index, n_bins)
-    return scores
-
-
-def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """The percentile interval of bootstrap values (the middle `confidence` share of them)."""
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(np.asarray(values, dtype=np.float64), [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def plot_interval_panels(
-    table: pd.DataFrame, scores: Sequence[str], title: str, highlight: str | None = None
-):
-    """One panel per score: each row's value with its 95% interval (columns 'S', 'S low', 'S high').
-
-    The row named `highlight` (e.g. the ensemble) is drawn in a second colour.
-    """
-
-    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 0.45 * len(table) + 1.8),
-                             sharey=True, squeeze=False)  # fmt: skip
-    positions = np.arange(len(table))
-    for ax, score in zip(axes[0], scores, strict=True):
-        values = table[score].to_numpy(dtype=float)
-        below = values - table[f"{score} low"].to_numpy(dtype=float)
-        above = table[f"{score} high"].to_numpy(dtype=float) - values
-        marked = np.array([str(name) == highlight for name in table.index])
-        for chosen, colour in ((~marked, "C0"), (marked, "C1")):
-            if chosen.any():
-                ax.errorbar(values[chosen], positions[chosen], fmt="o", capsize=4, color=colour,
-                            xerr=[below[chosen], above[chosen]])  # fmt: skip
-        ax.set(xlabel=f"{score} (95% interval)", title=score)
-    axes[0][0].set_yticks(positions, labels=list(table.index))
-    axes[0][0].invert_yaxis()
-    axes[0][0].set_ylabel("model")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 # --- fine-grained sentiment ------------------------------------------------------------------

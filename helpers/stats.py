@@ -8,7 +8,6 @@ them: how wide an interval is at a given accuracy, how many test images a margin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import norm
@@ -49,26 +48,6 @@ def images_for_margin(margin: float, p: float = 0.5, confidence: float = 0.95) -
         else:
             high = middle
     return high
-
-
-def bootstrap_interval(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    n_boot: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a vectorised statistic(y_true[idx], y_pred[idx]), seeded."""
-    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
-    if len(y_true) != len(y_pred) or len(y_true) == 0:
-        raise ValueError(f"need two equally long, non-empty arrays: {len(y_true)}, {len(y_pred)}")
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(y_true), size=(n_boot, len(y_true)))
-    values = statistic(y_true[index], y_pred[index])
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:

@@ -222,3 +222,86 @@ def build_regularised_model(
     return keras.Sequential(
         [keras.Input(shape=input_shape, name="image"), *layers], name="happy_or_sad_cnn"
     )
+
+
+# --- chapter 6: notebooks/06_evaluation.md -------------------------------------------------------
+
+
+def f1_of(true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """F1 of label 1 along the last axis (0 where nothing is positive): works on many resamples at once.
+
+    Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
+    """
+    tp = np.sum((true == 1) & (predicted == 1), axis=-1)
+    fp = np.sum((true == 0) & (predicted == 1), axis=-1)
+    fn = np.sum((true == 1) & (predicted == 0), axis=-1)
+    return np.divide(
+        2 * tp, 2 * tp + fp + fn, out=np.zeros(np.shape(tp)), where=(2 * tp + fp + fn) > 0
+    )
+
+
+def bootstrap_f1(
+    true: np.ndarray, predicted: np.ndarray, resamples: int, seed: int
+) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of F1: resample the images with replacement.
+
+    Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
+    """
+    rng = np.random.default_rng(seed)
+    index = rng.integers(
+        0, len(true), size=(resamples, len(true))
+    )  # one row per resampled test set
+    values = f1_of(true[index], predicted[index])
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def probability_bins(probability: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Each probability's bin: `bins` equal bins of [0, 1], right edges included (0.1 is in the first).
+
+    Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
+    """
+    edges = np.linspace(0, 1, bins + 1)
+    return np.clip(np.digitize(probability, edges[1:-1], right=True), 0, bins - 1)
+
+
+def reliability_table(true: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Per bin: images, mean predicted P(label 1), observed share of label 1 and its Wilson interval.
+
+    Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
+    """
+    true, probability = np.asarray(true), np.asarray(probability)
+    edges = np.linspace(0, 1, bins + 1)
+    which = probability_bins(probability, bins)
+    rows = []
+    for b in range(bins):
+        inside = which == b
+        count, positives = int(inside.sum()), int(true[inside].sum())
+        low, high = wilson(positives, count) if count else (np.nan, np.nan)
+        rows.append(
+            {
+                "bin low": edges[b],
+                "bin high": edges[b + 1],
+                "count": count,
+                "mean predicted": probability[inside].mean() if count else np.nan,
+                "observed share": positives / count if count else np.nan,
+                "observed low": low,
+                "observed high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def expected_calibration_error(
+    true: np.ndarray, probability: np.ndarray, bins: int = 10
+) -> np.ndarray:
+    """ECE along the last axis: the bins' |mean predicted - observed share|, weighted by their images.
+
+    That is, over the bins, |sum of probabilities - number of label 1| / number of images; on 2-D
+    arrays each row (a resample of the images) gets its own.
+
+    Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
+    """
+    which = probability_bins(probability, bins)
+    gaps = [np.sum(np.where(which == b, probability - true, 0.0), axis=-1) for b in range(bins)]
+    return np.sum(np.abs(gaps), axis=0) / np.shape(true)[-1]

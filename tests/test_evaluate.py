@@ -1,4 +1,4 @@
-"""Tests for helpers.evaluate: metrics and intervals against hand-computed values."""
+"""helpers.evaluate and helpers.compare, and chapter 6's F1 and calibration (helpers.taught)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from tiny_models import averaging_model
 
-from helpers import evaluate, stats
+from helpers import compare, evaluate
+from helpers.taught import (
+    expected_calibration_error,
+    f1_of,
+    probability_bins,
+    reliability_table,
+    wilson,
+)
 
 # 10 items, label 1 positive: TP=4, FN=1, FP=2, TN=3
 Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
@@ -87,12 +94,12 @@ def test_metrics_match_keras():
         assert float(metric.result()) == pytest.approx(ours[name], abs=1e-6)
 
 
-def test_f1_statistic_rows_match_scalar():
+def test_f1_of_rows_match_scalar():
     from sklearn.metrics import f1_score
 
     rng = np.random.default_rng(5)
     y_true, y_pred = rng.integers(0, 2, (4, 30)), rng.integers(0, 2, (4, 30))
-    rows = evaluate.f1_statistic(y_true, y_pred)
+    rows = f1_of(y_true, y_pred)
     assert rows.shape == (4,)
     for row, (t, p) in zip(rows, zip(y_true, y_pred, strict=True), strict=True):
         assert row == pytest.approx(f1_score(t, p, zero_division=0))
@@ -147,17 +154,18 @@ def test_misclassified_most_confident_first():
 def test_reliability_table_counts_and_calibration_error():
     y_true = np.array([0, 0, 1, 1, 1, 1])
     y_prob = np.array([0.05, 0.15, 0.95, 0.95, 0.85, 0.55])
-    table = evaluate.reliability_table(y_true, y_prob, n_bins=10)
+    table = reliability_table(y_true, y_prob, bins=10)
     assert table["count"].sum() == 6
     assert table.loc[9, "count"] == 2 and table.loc[9, "observed share"] == 1.0
-    ece = evaluate.expected_calibration_error(table)
+    ece = expected_calibration_error(y_true, y_prob, bins=10)
     expected = (0.05 + 0.15 + 0.05 * 2 + 0.15 + 0.45) / 6
     assert ece == pytest.approx(expected)
 
 
 def test_reliability_puts_one_in_the_last_bin():
-    table = evaluate.reliability_table(np.array([1, 0]), np.array([1.0, 0.0]), n_bins=4)
+    table = reliability_table(np.array([1, 0]), np.array([1.0, 0.0]), bins=4)
     assert table.loc[3, "count"] == 1 and table.loc[0, "count"] == 1
+    assert probability_bins(np.array([0.1, 0.1000001, 0.0, 1.0]), 10).tolist() == [0, 1, 0, 9]
 
 
 def test_score_bands_use_class_names():
@@ -189,7 +197,7 @@ def test_plots_have_titles_and_labels():
         evaluate.plot_confusion(Y_TRUE, y_pred, ["happy", "sad"]),
         evaluate.plot_curves(evaluate.curves(Y_TRUE, Y_PROB), "sad"),
         evaluate.plot_threshold_sweep(evaluate.threshold_sweep(Y_TRUE, Y_PROB), "sad"),
-        evaluate.plot_reliability(evaluate.reliability_table(Y_TRUE, Y_PROB), "sad"),
+        evaluate.plot_reliability(reliability_table(Y_TRUE, Y_PROB), "sad"),
         evaluate.plot_score_vs_valence(Y_PROB, np.linspace(-1, 1, 10), Y_TRUE, ["happy", "sad"]),
     ]
     for figure in figures:
@@ -228,22 +236,20 @@ def test_model_input_size_and_resize_batch():
 
 
 def test_reliability_table_gives_each_bin_its_wilson_interval():
-    table = evaluate.reliability_table(np.array([1, 1, 1, 0]), np.array([0.9, 0.9, 0.95, 0.92]), 5)
+    table = reliability_table(np.array([1, 1, 1, 0]), np.array([0.9, 0.9, 0.95, 0.92]), 5)
     top = table.loc[4]
-    assert (top["observed low"], top["observed high"]) == pytest.approx(stats.wilson_interval(3, 4))
+    assert (top["observed low"], top["observed high"]) == pytest.approx(wilson(3, 4))
     assert np.isnan(table.loc[0, "observed low"])  # an empty bin has no interval
 
 
 def test_read_reliability_names_overconfident_bins_only_beyond_their_interval():
     confident_and_wrong = np.full(60, 0.98)
     truth = np.r_[np.ones(40), np.zeros(20)].astype(int)  # 67% positive where 98% is predicted
-    text = evaluate.read_reliability(
-        evaluate.reliability_table(truth, confident_and_wrong, 5), "sad"
-    )
+    text = evaluate.read_reliability(reliability_table(truth, confident_and_wrong, 5), "sad")
     assert "overconfident" in text and "0.980" in text and "67% are sad" in text
-    few = evaluate.reliability_table(np.array([1, 1, 0]), np.array([0.8, 0.85, 0.9]), 5)  # 3 images
+    few = reliability_table(np.array([1, 1, 0]), np.array([0.8, 0.85, 0.9]), 5)  # 3 images
     assert "cannot be told apart from calibrated" in evaluate.read_reliability(few, "sad")
-    shy = evaluate.reliability_table(np.ones(60, dtype=int), np.full(60, 0.7), 5)
+    shy = reliability_table(np.ones(60, dtype=int), np.full(60, 0.7), 5)
     assert "underconfident" in evaluate.read_reliability(shy, "sad")
 
 
@@ -267,15 +273,20 @@ def test_confusion_plot_puts_the_wrongly_labelled_twin_first():
 # --- the ensemble chapter's scores and paired bootstrap ----------------------------------------
 
 
-def test_calibration_error_matches_the_reliability_table():
+def test_calibration_error_is_the_reliability_tables_weighted_gap():
     rng = np.random.default_rng(5)
     y_true = rng.integers(0, 2, 300)
     y_prob = np.clip(0.3 * y_true + 0.7 * rng.random(300), 0, 1)
     for bins in (5, 10):
-        table = evaluate.reliability_table(y_true, y_prob, n_bins=bins)
-        expected = evaluate.expected_calibration_error(table)
-        assert evaluate.calibration_error(y_true, y_prob, n_bins=bins) == pytest.approx(expected)
-    assert evaluate.calibration_error([1, 0], [1.0, 0.0]) == pytest.approx(0.0)
+        table = reliability_table(y_true, y_prob, bins=bins).query("count > 0")
+        gaps = (table["mean predicted"] - table["observed share"]).abs()
+        weighted = float((gaps * table["count"]).sum() / table["count"].sum())
+        assert expected_calibration_error(y_true, y_prob, bins=bins) == pytest.approx(weighted)
+    assert expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == pytest.approx(0)
+    rows = expected_calibration_error(np.stack([y_true, y_true[::-1]]), np.stack([y_prob] * 2))
+    assert rows.shape == (2,) and rows[0] == pytest.approx(
+        expected_calibration_error(y_true, y_prob)
+    )
 
 
 def test_log_loss_per_image_matches_scikit_learn():
@@ -292,8 +303,8 @@ def test_paired_bootstrap_scores_every_model_on_the_same_resamples():
     y_true = rng.integers(0, 2, 80)
     first = np.clip(0.4 * y_true + 0.6 * rng.random(80), 0, 1)
     probs = np.stack([first, first, 1 - first])
-    scores = evaluate.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
-    assert set(scores) == set(evaluate.SCORES)
+    scores = compare.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
+    assert set(scores) == set(compare.SCORES)
     for values in scores.values():
         assert values.shape == (300, 3)
         assert np.array_equal(values[:, 0], values[:, 1])  # the same model, the same resamples
@@ -303,21 +314,21 @@ def test_paired_bootstrap_scores_every_model_on_the_same_resamples():
     )
     losses = evaluate.log_loss_per_image(y_true, first)
     assert scores["log loss"][:, 0].mean() == pytest.approx(losses.mean(), abs=0.03)
-    again = evaluate.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
+    again = compare.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
     assert np.array_equal(again["ECE"], scores["ECE"])  # seeded
     # each resample's ECE is the reliability table's on those images
     index = np.random.default_rng(2).integers(0, 80, size=(300, 80))
-    table = evaluate.reliability_table(y_true[index[7]], first[index[7]], n_bins=5)
-    assert scores["ECE"][7, 0] == pytest.approx(evaluate.expected_calibration_error(table))
+    resample = expected_calibration_error(y_true[index[7]], first[index[7]], bins=5)
+    assert scores["ECE"][7, 0] == pytest.approx(resample)
 
 
 def test_paired_bootstrap_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match="one row"):
-        evaluate.paired_bootstrap(Y_TRUE, np.zeros((2, 3)))
+        compare.paired_bootstrap(Y_TRUE, np.zeros((2, 3)))
 
 
 def test_percentile_interval_is_the_middle_share():
-    low, high = evaluate.percentile_interval(np.arange(1001))
+    low, high = compare.percentile_interval(np.arange(1001))
     assert (low, high) == pytest.approx((25, 975))
 
 
@@ -327,10 +338,10 @@ def test_interval_and_reliability_figures_have_titles_and_labels():
 
     table = pd.DataFrame({"accuracy": [0.8, 0.9], "accuracy low": [0.7, 0.8],
                           "accuracy high": [0.9, 0.95]}, index=["a", "b"])  # fmt: skip
-    figure = evaluate.plot_interval_panels(table, ["accuracy"], "Scores", highlight="b")
+    figure = compare.plot_interval_panels(table, ["accuracy"], "Scores", highlight="b")
     assert len(figure.axes[0].lines) >= 2  # the highlighted row is drawn apart
     assert figure.axes[0].get_xlabel() and figure.axes[0].get_title()
-    tables = {name: evaluate.reliability_table(Y_TRUE, Y_PROB, n_bins=5) for name in ("a", "b")}
+    tables = {name: reliability_table(Y_TRUE, Y_PROB, bins=5) for name in ("a", "b")}
     figure = evaluate.plot_reliability_curves(tables, "sad")
     axis = figure.axes[0]
     assert axis.get_title() and axis.get_xlabel() and axis.get_ylabel()

@@ -1,4 +1,4 @@
-"""Chapter 3's Wilson interval (helpers.taught) and helpers.stats: margins, the bootstrap, a mean."""
+"""Chapters 3 and 6's intervals (helpers.taught: Wilson, the F1 bootstrap) and helpers.stats."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import evaluate, stats
-from helpers.taught import wilson
+from helpers.taught import bootstrap_f1, f1_of, wilson
 
 Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
 Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
@@ -38,11 +38,12 @@ def test_images_for_margin_is_the_smallest_sufficient_size() -> None:
 
 def test_bootstrap_is_reproducible_and_seed_dependent():
     y_pred = evaluate.to_labels(Y_PROB)
-    first = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
-    again = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=7)
-    other = stats.bootstrap_interval(Y_TRUE, y_pred, evaluate.f1_statistic, n_boot=300, seed=8)
+    first = bootstrap_f1(Y_TRUE, y_pred, resamples=300, seed=7)
+    again = bootstrap_f1(Y_TRUE, y_pred, resamples=300, seed=7)
+    other = bootstrap_f1(Y_TRUE, y_pred, resamples=300, seed=8)
     assert first == again
     assert first != other
+    assert first[0] <= float(f1_of(Y_TRUE, y_pred)) <= first[1]
 
 
 def test_mean_interval_ignores_nan_and_covers_the_mean() -> None:
@@ -69,5 +70,5 @@ def test_wilson_agrees_with_scipy_and_stays_in_zero_one() -> None:
 
 
 def test_bootstrap_of_perfect_predictions_is_a_point():
-    low, high = stats.bootstrap_interval(Y_TRUE, Y_TRUE, evaluate.f1_statistic, n_boot=200)
+    low, high = bootstrap_f1(Y_TRUE, Y_TRUE, resamples=200, seed=0)
     assert (low, high) == (1.0, 1.0)
