@@ -266,10 +266,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def default_model(profile_name: str | None, source: str | None) -> Path:
     """The baseline model of a profile and source (the environment's, by default)."""
-    from helpers import pipeline
     from helpers.profiles import get_profile
 
-    return pipeline.model_path(get_profile(profile_name, source))
+    return get_profile(profile_name, source).baseline_model
 
 
 def run(args: argparse.Namespace) -> int:

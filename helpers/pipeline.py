@@ -139,17 +139,12 @@ def ensure_split(
     def build(dest: Path) -> None:
         split.write_split(split.split_frame(clean_dir, fractions, profile.seed), dest)
 
-    return split.read_split(build_once(split_folder(profile), stamp, build))
+    return split.read_split(build_once(profile.split_folder, stamp, build))
 
 
 def official_split(profile: Profile) -> pd.DataFrame:
     """FER-2013's own split of the clean images (only FER-2013 sources have one; see split)."""
     return split.official_split_of(ensure_raw(profile), ensure_clean(profile))
-
-
-def split_folder(profile: Profile) -> Path:
-    """data/P/split/: split.csv and its stamp."""
-    return profile.data / "split"
 
 
 def shards_folder(profile: Profile) -> Path:
@@ -204,7 +199,7 @@ def ensure_model(profile: Profile) -> Path:
         if not model_is_current(profile):
             reason = "missing" if not model_path(profile).is_file() else "stale"
             print(f"the baseline model is {reason} for profile {profile.name!r}: training it now.")
-            train.train_model(profile)
+            train.train_model(profile, datasets=make_datasets(profile))
     return model_path(profile)
 
 

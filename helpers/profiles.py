@@ -176,6 +176,11 @@ class Profile:
         return artifacts_dir(self.folder_name)
 
     @property
+    def split_folder(self) -> Path:
+        """data/<P>/split/: chapter 3's split.csv and its stamp."""
+        return self.data / "split"
+
+    @property
     def baseline_model(self) -> Path:
         """artifacts/<P>/baseline/model.keras: chapter 5's model, which the later chapters use."""
         return self.artifacts / "baseline" / "model.keras"

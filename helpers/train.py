@@ -31,6 +31,7 @@ from tqdm import tqdm
 from helpers.classify import CARD_FILE
 from helpers.env import seed_everything
 from helpers.profiles import Profile
+from helpers.split import SPLIT_FILE
 from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
 from helpers.taught import build_model, build_regularised_model, compile_model, training_callbacks
 
@@ -306,9 +307,7 @@ def history_frame(history: dict[str, list[float]], seconds: list[float]) -> pd.D
 
 def split_digest(profile: Profile) -> str:
     """SHA-256 of data/<P>/split/split.csv: which images trained the model, and in which subset."""
-    from helpers import pipeline, split
-
-    path = pipeline.split_folder(profile) / split.SPLIT_FILE
+    path = profile.split_folder / SPLIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: build the split first (chapter 3)")
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -368,24 +367,20 @@ def finish_run(run: Run, history: keras.callbacks.History) -> TrainingResult:
 def train_model(
     profile: Profile,
     *,
+    datasets: Datasets,
     epochs: int | None = None,
     augment: bool = False,
     dropout: float = 0.0,
     run_name: str = BASELINE,
-    datasets: Datasets | None = None,
     verbose: int = 0,
     learning_rate: float = 1e-3,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainingResult:
-    """Train chapter 4's CNN on the profile's split and keep its best epoch and records.
+    """Train chapter 4's CNN on the datasets (the profile's split) and keep its best epoch and records.
 
     `callbacks` are added to the run's own (chapter 5's checkpoint and TensorBoard logs, the
     throughput meter), e.g. EarlyStopping.
     """
-    if datasets is None:
-        from helpers import pipeline
-
-        datasets = pipeline.make_datasets(profile)
     config = run_config(
         profile,
         epochs=epochs,

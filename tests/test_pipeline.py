@@ -48,7 +48,7 @@ def test_each_step_reuses_its_output_until_an_input_changes(tiny: profiles.Profi
     frame = pipeline.ensure_split(tiny)
     raw = tiny.data / "raw"
     built = {name: times(folder) for name, folder in (("raw", raw), ("clean", clean_dir))}
-    split_csv = pipeline.split_folder(tiny) / split.SPLIT_FILE
+    split_csv = tiny.split_folder / split.SPLIT_FILE
     split_time = split_csv.stat().st_mtime_ns
     # a second pass does no work: nothing is rewritten, the split reads back equal
     assert pipeline.ensure_split(tiny).equals(frame)

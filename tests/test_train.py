@@ -43,7 +43,7 @@ def tiny(tmp_path, monkeypatch):
     )
     clean_dir = profile.data / "clean"
     frame = make_tiny_split(clean_dir)
-    split.write_split(frame, pipeline.split_folder(profile))
+    split.write_split(frame, profile.split_folder)
     data = datasets.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
     return profile, data
 
@@ -96,7 +96,7 @@ def test_model_goes_stale_when_the_split_changes(tiny) -> None:
     profile, data = tiny
     train.train_model(profile, datasets=data)
     assert pipeline.model_is_current(profile)
-    csv = pipeline.split_folder(profile) / split.SPLIT_FILE
+    csv = profile.split_folder / split.SPLIT_FILE
     csv.write_text(csv.read_text().replace(",test,", ",val,", 1))
     assert not pipeline.model_is_current(profile)
 
