@@ -14,14 +14,14 @@ TRAINING_PASSES = 3
 
 def layer_macs(input_shape: tuple[int, int, int]) -> list[dict[str, Any]]:
     """Multiply-accumulates of each conv and dense layer of the book's CNN, from its shapes."""
-    from helpers.model import ARCHITECTURE, conv_output_size, pool_output_size
+    from helpers.model import conv_output_size, layer_list, pool_output_size
 
     height, width, channels = (int(side) for side in input_shape)
     if min(height, width, channels) < 1:
         raise ValueError(f"input_shape must be positive (height, width, channels): {input_shape}")
     features = 0
     rows = []
-    for kind, size in ARCHITECTURE:
+    for kind, size in layer_list():
         if kind == "conv":
             filters, kernel = size
             height, width = conv_output_size(height, kernel), conv_output_size(width, kernel)

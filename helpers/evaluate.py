@@ -249,7 +249,7 @@ def curves(y_true: np.ndarray, y_prob: np.ndarray) -> Curves:
     )
 
 
-def plot_curves(found: Curves, positive_name: str):
+def plot_roc_pr(found: Curves, positive_name: str):
     """ROC and precision-recall curves side by side, with chance lines; returns the figure."""
 
     fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4))

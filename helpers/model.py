@@ -6,6 +6,7 @@ The model itself, and its compile step, are chapter 4's `# @save` cells (helpers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,19 +19,8 @@ import visualkeras
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
-# The original's layers after the input, as (kind, size): conv = (filters, kernel), pool = window,
-# dense = units. `hand_layer_table` derives every output shape and parameter count from this list.
-ARCHITECTURE: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("conv", (16, 3)),
-    ("pool", (2,)),
-    ("conv", (32, 3)),
-    ("pool", (2,)),
-    ("conv", (16, 3)),
-    ("pool", (2,)),
-    ("flatten", ()),
-    ("dense", (256,)),
-    ("dense", (1,)),
-)
+from helpers.taught import build_model
+
 PAPER_INPUT_SHAPE: tuple[int, int, int] = (256, 256, 3)
 PAPER_PARAMETERS = 3_696_625  # model.summary() in the original tutorial, at 256x256x3
 
@@ -46,6 +36,26 @@ def _check_input_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
             "need at least 22x22 pixels"
         )
     return height, width, channels
+
+
+@functools.cache
+def layer_list() -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Chapter 4's layers after the input, as (kind, size), read from each layer's settings.
+
+    conv = (filters, kernel), pool = (window,), dense = (units,). `hand_layer_table` derives every
+    output shape and parameter count from this list with the formulas, without Keras's shapes.
+    """
+    kinds = []
+    for layer in build_model().layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kinds.append(("conv", (layer.filters, layer.kernel_size[0])))
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            kinds.append(("pool", (layer.pool_size[0],)))
+        elif isinstance(layer, keras.layers.Flatten):
+            kinds.append(("flatten", ()))
+        elif isinstance(layer, keras.layers.Dense):
+            kinds.append(("dense", (layer.units,)))
+    return tuple(kinds)
 
 
 def architecture(model: keras.Model) -> list[tuple[str, dict[str, Any]]]:
@@ -90,7 +100,7 @@ def hand_layer_table(input_shape: tuple[int, int, int] = PAPER_INPUT_SHAPE) -> p
     height, width, channels = _check_input_shape(input_shape)
     features = 0
     rows = []
-    for kind, size in ARCHITECTURE:
+    for kind, size in layer_list():
         if kind == "conv":
             filters, kernel = size
             params = conv_parameters(kernel, channels, filters)

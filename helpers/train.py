@@ -436,7 +436,7 @@ def load_history(profile: Profile, run_name: str = BASELINE) -> pd.DataFrame:
 # --- reading the curves ------------------------------------------------------------------------
 
 
-def plot_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = None) -> Any:
+def plot_learning_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | None = None) -> Any:
     """Accuracy and loss per epoch, training (solid) against validation (dashed), for each run."""
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -195,7 +195,7 @@ def test_plots_have_titles_and_labels():
     y_pred = evaluate.to_labels(Y_PROB)
     figures = [
         evaluate.plot_confusion(Y_TRUE, y_pred, ["happy", "sad"]),
-        evaluate.plot_curves(evaluate.curves(Y_TRUE, Y_PROB), "sad"),
+        evaluate.plot_roc_pr(evaluate.curves(Y_TRUE, Y_PROB), "sad"),
         evaluate.plot_threshold_sweep(evaluate.threshold_sweep(Y_TRUE, Y_PROB), "sad"),
         evaluate.plot_reliability(reliability_table(Y_TRUE, Y_PROB), "sad"),
         evaluate.plot_score_vs_valence(Y_PROB, np.linspace(-1, 1, 10), Y_TRUE, ["happy", "sad"]),

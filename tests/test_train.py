@@ -162,7 +162,9 @@ def test_overfitting_is_a_rise_that_lasts_or_a_gap_beyond_noise() -> None:
 
 
 def test_plot_curves_draws_both_metrics_for_each_run() -> None:
-    figure = train.plot_curves({"a": history([0.7, 0.6, 0.5]), "b": history([0.6, 0.5, 0.6])})
+    figure = train.plot_learning_curves(
+        {"a": history([0.7, 0.6, 0.5]), "b": history([0.6, 0.5, 0.6])}
+    )
     accuracy, loss = figure.axes
     assert len(accuracy.lines) == len(loss.lines) == 4
     assert accuracy.get_xlabel() == loss.get_xlabel() == "epoch"
