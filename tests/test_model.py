@@ -89,7 +89,7 @@ def test_visualkeras_with_its_own_defaults_warns_nothing_once_helpers_is_importe
 
     import visualkeras
 
-    model = cnn.build_model((32, 32, 3))
+    model = build_model((32, 32, 3))
     with warnings.catch_warnings(record=True) as caught, cnn._with_output_shapes(model):
         helpers.env.quiet_logs()  # again: pytest drops the filters set while it collected
         visualkeras.layered_view(model)  # defaults: the call a reader would write

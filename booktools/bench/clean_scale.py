@@ -110,11 +110,12 @@ def near_pairs_child(keys: str, search: str) -> dict[str, Any]:
 
 
 def groups_child(keys: str) -> dict[str, Any]:
-    """In a fresh process: the split's duplicate_groups and assign_subsets over saved keys, timed."""
+    """In a fresh process: the split's duplicate_groups and chapter 3's assign over saved keys, timed."""
     import pandas as pd
 
     from helpers import split
     from helpers.profiles import DEFAULT_SEED
+    from helpers.taught import assign
 
     saved = np.load(keys)
     names = saved["names"].tolist()
@@ -122,7 +123,9 @@ def groups_child(keys: str) -> dict[str, Any]:
     groups = split.duplicate_groups(saved["sha256"].tolist(), saved["phash"])
     grouped = time.perf_counter()
     frame = pd.DataFrame({"path": names, "label": [name.split("/")[0] for name in names]})
-    split.assign_subsets(frame, groups, split.DEFAULT_FRACTIONS, DEFAULT_SEED)
+    assign(
+        frame, groups, dict(zip(split.SUBSETS, split.DEFAULT_FRACTIONS, strict=True)), DEFAULT_SEED
+    )
     assigned = time.perf_counter()
     sizes = np.bincount(groups)
     return {
@@ -182,7 +185,7 @@ def measure_size(
             "booktools.bench.clean_scale:near_pairs_child", keys=keys, search=search
         )
         row[f"search_{when}"] = measured(child, idle["search"])
-    print(f"  {count} images: split.duplicate_groups and assign_subsets ...", flush=True)
+    print(f"  {count} images: split.duplicate_groups and chapter 3's assign ...", flush=True)
     child = run_in_child("booktools.bench.clean_scale:groups_child", keys=keys)
     row["split"] = measured(child, idle["split"])
     if fits:
@@ -222,7 +225,7 @@ SCALE_CURVES: tuple[tuple[str, str, dict[str, str]], ...] = (
         {"seconds": "seconds", **MEMORY, "traced": "traced_peak_mb"},
     ),
     ("split.duplicate_groups", "split", {"seconds": "groups_seconds", **MEMORY}),
-    ("split.assign_subsets", "split", {"seconds": "assign_seconds"}),
+    ("taught.assign (chapter 3)", "split", {"seconds": "assign_seconds"}),
 )
 EXPONENT_COLUMNS = ("seconds", "peak RSS", "above idle", "traced")
 
@@ -288,7 +291,7 @@ def print_search_table(rows: list[dict[str, Any]]) -> None:
 def print_split_table(rows: list[dict[str, Any]]) -> None:
     """The split's grouping and assignment over the same keys."""
     print(
-        "\nthe split's grouping and assignment (split.duplicate_groups, split.assign_subsets):\n"
+        "\nthe split's grouping and assignment (split.duplicate_groups, chapter 3's assign):\n"
         f"  {'images':>7} {'groups s':>9} {'assign s':>9} {'MB':>6} {'groups':>7} {'largest':>8}"
     )
     for row in rows:
@@ -339,7 +342,7 @@ def bench_clean_scale(profile: Profile, args: argparse.Namespace) -> dict[str, A
     two manifests are compared byte for byte.
     Then the near-pair step alone runs on the same files' perceptual hashes, each search in a
     fresh process (its seconds, the process's peak RSS and, from a second traced run, what the
-    search itself allocated), and so do split.duplicate_groups and split.assign_subsets. An idle
+    search itself allocated), and so do split.duplicate_groups and chapter 3's assign. An idle
     process with each child's imports gives the floor of its peak RSS, since at small N the
     interpreter and its libraries are most of it. The growth exponent b of a N^b is fitted to each
     curve (time, peak RSS, peak RSS above idle, traced peak) by least squares on log-log.

@@ -29,7 +29,7 @@ def onednn_child(profile_name: str, source: str, epochs: int) -> dict[str, Any]:
 
     from helpers import pipeline
     from helpers.env import seed_everything
-    from helpers.model import build_model, compile_model
+    from helpers.taught import build_model, compile_model
 
     chosen = get_profile(profile_name, source)
     data = pipeline.make_datasets(chosen)

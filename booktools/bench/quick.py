@@ -54,7 +54,7 @@ def quick_child(
     from booktools.bench.compute import measured_peaks
     from helpers import pipeline
     from helpers.env import seed_everything
-    from helpers.model import build_model, compile_model
+    from helpers.taught import build_model, compile_model
     from helpers.train import ThroughputMeter
 
     chosen = get_profile(profile_name, source)

@@ -73,11 +73,11 @@ def stream_cached_child(
     folder: str, image_size: int, batch_size: int, seed: int, epochs: int
 ) -> dict[str, Any]:
     """In a fresh process: the book's cached training pipeline over a folder, iterated and timed."""
-    from helpers import split
+    from helpers.taught import cached_pipeline
 
     paths, labels = labelled_files(Path(folder))
     evicted = evict_from_page_cache([Path(p) for p in paths])
-    dataset = split.pipeline(paths, labels, image_size, batch_size, shuffle_seed=seed)
+    dataset = cached_pipeline(paths, labels, image_size, batch_size, shuffle_seed=seed)
     images, seconds = timed_passes(dataset, epochs)
     return {"images": images, "epoch_seconds": seconds, "evicted": evicted}
 
@@ -125,13 +125,13 @@ def streaming_rows(
     profile: Profile, factor: int, count: int, args: argparse.Namespace, scratch: Path
 ) -> list[dict[str, Any]]:
     """At one data size: the cached pipeline, the shards' writing and the stream, fresh processes."""
-    from helpers import split
+    from helpers import datasets
 
     size, batch = profile.image_size, profile.batch_size
     start = time.perf_counter()
     folder, _ = faces.first_faces(profile, faces.FaceKind(args.side, like_downloads=False), count)
     print(f"  {factor}x: {count} faces ready in {time.perf_counter() - start:.0f} s", flush=True)
-    cache_mb = split.cache_bytes(count, size) / 2**20
+    cache_mb = datasets.cache_bytes(count, size) / 2**20
     available = memory_bytes("available")
     rows = []
     if available is not None and cache_mb > SAFE_MEMORY_FRACTION * available / 2**20:

@@ -19,9 +19,17 @@ def original_pipeline(
     folder: Path, class_names: list[str], size: int, batch: int, seed: int
 ) -> Any:
     """The original's loading: image_dataset_from_directory (decodes every epoch), then x / 255."""
-    from helpers import split
+    from helpers import leak
 
-    return split.original_pipeline(folder, size, batch, seed, class_names=class_names)
+    return leak.original_pipeline(folder, size, batch, seed, class_names=class_names)
+
+
+def without_rescaling(model: Any) -> Any:
+    """The same layers without the Rescaling layer: the original's model, scaled outside."""
+    import keras
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.Rescaling)]
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:]), *layers])
 
 
 def training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +49,7 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
 
     from helpers import pipeline
     from helpers.env import seed_everything
-    from helpers.model import build_model, compile_model
+    from helpers.taught import build_model, compile_model
 
     if args.epochs < 2:
         raise ValueError("--epochs must be at least 2: the first epoch is a warm-up")
@@ -58,7 +66,7 @@ def bench_training(profile: Profile, args: argparse.Namespace) -> dict[str, Any]
             # the original: decode + resize every epoch, scale in the pipeline, no Rescaling layer
             "original": lambda: (
                 original_pipeline(folder, data.class_names, size, batch, profile.seed),
-                build_model(profile.input_shape, rescale=False),
+                without_rescaling(build_model(profile.input_shape)),
             ),
             # the book: decoded once and cached, scaled by the model's Rescaling layer
             "book": lambda: (data.train, build_model(profile.input_shape)),
