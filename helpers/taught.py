@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from scipy.stats import binomtest
 
 from helpers import images
 
@@ -95,6 +97,47 @@ def wilson(right: float, n: int, z: float = 1.959964) -> tuple[float, float]:
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     return float(centre - half), float(centre + half)
+
+
+class Paired(NamedTuple):
+    """Two models judged on the same images: A's accuracy minus B's, and the evidence for it.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+
+    difference: float  # accuracy of A minus accuracy of B
+    low: float  # the 95% paired bootstrap interval of the difference
+    high: float
+    only_a: int  # images A gets right and B wrong
+    only_b: int  # images B gets right and A wrong
+    p_value: float  # McNemar's exact test: could only_a against only_b be a fair coin's split?
+
+
+def paired_difference(
+    right_a: np.ndarray, right_b: np.ndarray, resamples: int = 2000, seed: int = 0
+) -> Paired:
+    """A's accuracy minus B's on the same images, with a paired bootstrap interval and McNemar's test.
+
+    Defined in chapter 3 (notebooks/03_split.md); edit it there.
+    """
+    right_a, right_b = np.asarray(right_a, dtype=bool), np.asarray(right_b, dtype=bool)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(
+        0, len(right_a), size=(resamples, len(right_a))
+    )  # a row: images drawn again
+    low, high = np.percentile(
+        right_a[index].mean(axis=1) - right_b[index].mean(axis=1), [2.5, 97.5]
+    )
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))
+    p_value = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return Paired(
+        float(right_a.mean() - right_b.mean()),
+        float(low),
+        float(high),
+        only_a,
+        only_b,
+        float(p_value),
+    )
 
 
 # --- chapter 4: notebooks/04_cnn.md --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Chapters 3 and 6's intervals (helpers.taught: Wilson, the F1 bootstrap) and helpers.stats."""
+"""Chapters 3 and 6's intervals (helpers.taught: Wilson, the paired comparison, the F1 bootstrap) and helpers.stats."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import evaluate, stats
-from helpers.taught import bootstrap_f1, f1_of, wilson
+from helpers.taught import bootstrap_f1, f1_of, paired_difference, wilson
 
 Y_TRUE = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
 Y_PROB = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.9, 0.55, 0.4, 0.3, 0.1])
@@ -72,3 +72,28 @@ def test_wilson_agrees_with_scipy_and_stays_in_zero_one() -> None:
 def test_bootstrap_of_perfect_predictions_is_a_point():
     low, high = bootstrap_f1(Y_TRUE, Y_TRUE, resamples=200, seed=0)
     assert (low, high) == (1.0, 1.0)
+
+
+def test_paired_difference_counts_only_the_disagreements() -> None:
+    from scipy.stats import binomtest
+
+    right_a = np.array([1] * 80 + [1] * 9 + [0] * 2 + [0] * 9, dtype=bool)
+    right_b = np.array([1] * 80 + [0] * 9 + [1] * 2 + [0] * 9, dtype=bool)
+    result = paired_difference(right_a, right_b, seed=1)
+    assert (result.only_a, result.only_b) == (9, 2)
+    assert result.difference == pytest.approx(0.07)
+    assert result.low <= result.difference <= result.high
+    assert result.p_value == pytest.approx(binomtest(9, 11).pvalue)
+    same = paired_difference(right_a, right_a)
+    assert same.difference == same.low == same.high == 0 and same.p_value == 1.0
+    assert paired_difference(right_a, right_b, seed=1) == result  # seeded: the same interval
+
+
+def test_paired_interval_is_narrower_than_unpaired_when_models_agree() -> None:
+    rng = np.random.default_rng(0)
+    hard = rng.random(2000)
+    right_a, right_b = hard < 0.9, hard < 0.87  # B's mistakes are A's, plus a few
+    result = paired_difference(right_a, right_b)
+    assert result.only_b == 0 and result.low > 0  # decisive on 2,000 images
+    # each accuracy's own 95% half-width is about 1.4 points; the paired one is much smaller
+    assert (result.high - result.low) / 2 < 0.01
