@@ -143,6 +143,18 @@ def test_zip_links_and_devices_are_refused(box: Path, mode: int, rule: str) -> N
     assert_refused(box, archive, "link.jpg", rule)
 
 
+def test_the_standard_library_drops_dots_and_writes_a_link_as_a_file(box: Path) -> None:
+    """What chapter 1 says of zipfile.extractall, beside safe_extract's refusals."""
+    dotted = make_zip(box / "dotted.zip", {**GOOD, "../../escaped.txt": b"outside"})
+    linked = zip_with_mode(box / "linked.zip", "portrait.jpg", stat.S_IFLNK | 0o777)
+    for archive in (dotted, linked):
+        with zipfile.ZipFile(archive) as handle:
+            handle.extractall(box / "stdlib")
+    assert (box / "stdlib" / "escaped.txt").is_file()  # the '..' quietly dropped
+    link = box / "stdlib" / "portrait.jpg"
+    assert link.is_file() and not link.is_symlink()  # the link written as a plain file
+
+
 def test_zip_bomb_ratio_is_refused(box: Path) -> None:
     archive = make_zip(box / "bomb.zip", {**GOOD, "zeros.bin": bytes(4 * 1024**2)})
     assert_refused(box, archive, "zeros.bin", "compression ratio")
