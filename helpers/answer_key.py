@@ -112,14 +112,15 @@ class AnswerKey:
             "width_mean": float(mouth_width.mean()),
         }
 
-    def mouth_thumbnails(self, manifest: pd.DataFrame, size: tuple[int, int] = (24, 48)):
+    def mouth_thumbnails(
+        self, manifest: pd.DataFrame, size: tuple[int, int] = (24, 48)
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each kept plain face's mouth, cut out by its box and shrunk to size (rows, columns) grey.
 
-        The linear model of chapter 2 gets the mouth found and aligned for it: what is left is
-        whether a fixed weight per pixel can read a mouth that sits where it should.
+        Returns the thumbnails as rows of values in [0, 1] and their labels (0 and 1, by the
+        classes' sorted names). Chapter 2's linear model gets the mouth found and aligned for it:
+        what is left is whether a fixed weight per pixel can read a mouth that sits where it should.
         """
-        from helpers import eda
-
         joined = self.joined(manifest)
         plain = joined[(joined["kind"] == "face") & (joined["status"] == clean.KEPT)]
         clean_dir = pipeline.clean_folder(self.profile)
@@ -132,9 +133,9 @@ class AnswerKey:
                 )
                 small = crop.resize((size[1], size[0]), Image.BILINEAR)
             rows.append(np.asarray(small, dtype=np.float32).ravel() / 255.0)
-        return eda.Thumbnails(
-            np.stack(rows), plain["class"].to_numpy(), list(plain["output"]), size
-        )
+        names = sorted(joined["class"].unique())
+        labels = plain["class"].map({name: i for i, name in enumerate(names)}).to_numpy(dtype=int)
+        return np.stack(rows), labels
 
     def split_landmark_set(self, subset: str = "test") -> LandmarkSet:
         """A subset's plain generated faces, resized as in training, with their boxes.

@@ -1,117 +1,25 @@
-"""Exploratory statistics and their figures: channel statistics, sizes, PCA, a linear baseline.
+"""Chapter 2's plumbing: image sizes before resizing, and the figures of its exploratory checks.
 
-`python -m booktools.bench memory` measures the streaming statistics' time and peak memory.
+The chapter itself defines what it teaches (helpers.taught: `channel_stats`, `thumbnails`,
+`linear_baseline`); these are the file listing and the plotting boilerplate around them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from PIL import Image
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from tqdm import tqdm
 
-from helpers import images, split, stats
-from helpers.profiles import DEFAULT_SEED
-from helpers.taught import wilson
+from helpers import images, split
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from sklearn.decomposition import PCA
-
-# --------------------------------------------------------------------------- channel statistics
-
-
-@dataclass
-class RunningStats:
-    """Count, mean and sum of squared deviations per channel, merged batch by batch (Chan et al.)."""
-
-    count: int = 0
-    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def update(self, batch: np.ndarray) -> RunningStats:
-        """Fold one batch (..., channels) in: memory stays one batch, whatever the data set's size."""
-        values = np.asarray(batch)
-        values = values.reshape(-1, values.shape[-1])
-        if values.shape[0] == 0:
-            return self
-        mean = values.mean(axis=0, dtype=np.float64)  # float64 accumulators, no float64 copy
-        deviations = values - mean.astype(values.dtype if values.dtype.kind == "f" else np.float64)
-        m2 = np.square(deviations, out=deviations).sum(axis=0, dtype=np.float64)
-        return self.merge(RunningStats(values.shape[0], mean, m2))
-
-    def merge(self, other: RunningStats) -> RunningStats:
-        """Combine two partial results as if their values had been seen together."""
-        if other.count == 0:
-            return self
-        if self.count == 0:
-            self.count, self.mean, self.m2 = other.count, other.mean.copy(), other.m2.copy()
-            return self
-        if self.mean.shape != other.mean.shape:
-            raise ValueError(f"channel counts differ: {self.mean.shape} and {other.mean.shape}")
-        total = self.count + other.count
-        delta = other.mean - self.mean
-        self.mean = self.mean + delta * other.count / total
-        self.m2 = self.m2 + other.m2 + delta**2 * self.count * other.count / total
-        self.count = total
-        return self
-
-    @property
-    def std(self) -> np.ndarray:
-        """Population standard deviation per channel (numpy's default, ddof=0)."""
-        if self.count == 0:
-            raise ValueError("no values seen: the data set is empty")
-        return np.sqrt(self.m2 / self.count)
-
-
-def images_of(item: Any) -> np.ndarray:
-    """The images of a dataset element: the first member of an (images, labels) pair, or itself."""
-    if isinstance(item, tuple | list):
-        item = item[0]
-    return np.asarray(item)
-
-
-def streaming_channel_stats(
-    dataset: Iterable[Any], scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std in one pass over batches, memory flat (values multiplied by scale)."""
-    stats = RunningStats()
-    for item in dataset:
-        images = images_of(item)
-        stats.update(images * scale if scale != 1 else images)
-    if stats.count == 0:
-        raise ValueError("the data set yielded no images")
-    return stats.mean, stats.std
-
-
-def concatenated_channel_stats(
-    dataset: Iterable[Any], scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """The original tutorial's way, per channel: every image in memory at once (for comparison)."""
-    everything = np.concatenate([images_of(item) * scale for item in dataset], axis=0)
-    axes = tuple(range(everything.ndim - 1))
-    # float64 accumulators: float32 sums over millions of strided values drift by ~1%
-    return everything.mean(axis=axes, dtype=np.float64), everything.std(axis=axes, dtype=np.float64)
-
-
-def overall_stats(mean: np.ndarray, std: np.ndarray) -> tuple[float, float]:
-    """Mean and std over all channels together, from per-channel results of equal counts."""
-    mean, std = np.asarray(mean, float), np.asarray(std, float)
-    grand = float(mean.mean())
-    return grand, float(np.sqrt((std**2 + (mean - grand) ** 2).mean()))
-
 
 # --------------------------------------------------------------------------- sizes before resizing
 
@@ -143,148 +51,6 @@ def image_sizes(source: Path) -> pd.DataFrame:
             sizes.append(image.size)
     width, height = np.array(sizes).T
     return frame.assign(width=width, height=height, aspect=width / height)
-
-
-# --------------------------------------------------------------------------- thumbnails and PCA
-
-
-@dataclass
-class Thumbnails:
-    """Small images as rows of a matrix, with their labels and files: the input of PCA and baseline."""
-
-    X: np.ndarray  # (n, size*size) grayscale or (n, size*size*3) RGB, values in [0, 1]
-    labels: np.ndarray  # class names
-    paths: list[str]  # relative to the clean folder
-    shape: tuple[int, ...]  # one thumbnail's image shape
-
-    @property
-    def class_names(self) -> list[str]:
-        """The classes present, sorted (the same order as Keras's integer labels)."""
-        return sorted(set(self.labels.tolist()))
-
-    @property
-    def y(self) -> np.ndarray:
-        """Integer labels following the sorted class names."""
-        index = {name: i for i, name in enumerate(self.class_names)}
-        return np.array([index[label] for label in self.labels])
-
-    def image(self, row: int) -> np.ndarray:
-        """One thumbnail as an image array."""
-        return self.X[row].reshape(self.shape)
-
-
-def load_thumbnails(clean_dir: Path, size: int = 32, gray: bool = True) -> Thumbnails:
-    """Every image of a clean folder shrunk to size x size (bilinear), as a matrix in [0, 1]."""
-
-    frame = split.list_images(clean_dir)
-    if frame.empty:
-        raise ValueError(f"{clean_dir} holds no images in class folders")
-    rows = []
-    for rel in tqdm(frame["path"], desc="thumbnails", disable=len(frame) < 2000):
-        with Image.open(Path(clean_dir) / rel) as image:
-            image = image.convert("L" if gray else "RGB").resize((size, size), Image.BILINEAR)
-            rows.append(np.asarray(image, dtype=np.float32).ravel() / 255.0)
-    shape = (size, size) if gray else (size, size, 3)
-    return Thumbnails(np.stack(rows), frame["label"].to_numpy(), list(frame["path"]), shape)
-
-
-def mean_faces(thumbs: Thumbnails) -> dict[str, np.ndarray]:
-    """The average image of each class."""
-    return {
-        name: thumbs.X[thumbs.labels == name].mean(axis=0).reshape(thumbs.shape)
-        for name in thumbs.class_names
-    }
-
-
-def fit_pca(thumbs: Thumbnails, components: int = 20, seed: int = DEFAULT_SEED) -> PCA:
-    """PCA of the thumbnails (centred on the mean image): its components are the 'eigenfaces'."""
-
-    components = min(components, *thumbs.X.shape)
-    return PCA(n_components=components, random_state=seed).fit(thumbs.X)
-
-
-def eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> np.ndarray:
-    """The first principal components, reshaped as images."""
-    return pca.components_[:count].reshape(-1, *shape)
-
-
-# --------------------------------------------------------------------------- linear baseline
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """Cross-validated accuracy of a linear model, with a Wilson interval over every image."""
-
-    accuracy: float
-    low: float
-    high: float
-    correct: int
-    n: int
-    folds: int
-    fold_accuracies: tuple[float, ...]
-    majority: float  # accuracy of always answering the larger class
-
-
-def linear_baseline(
-    thumbs: Thumbnails,
-    folds: int = 5,
-    seed: int = DEFAULT_SEED,
-    c: float = 0.01,
-    confidence: float = 0.95,
-) -> Baseline:
-    """Logistic regression on standardised thumbnails, stratified k-fold, out-of-fold accuracy."""
-
-    y = thumbs.y
-    smallest = int(np.bincount(y).min())
-    if smallest < folds:
-        raise ValueError(f"a class has {smallest} images: too few for {folds}-fold validation")
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    predicted = cross_val_predict(model, thumbs.X, y, cv=splitter)
-    right = predicted == y
-    per_fold = tuple(float(right[test].mean()) for _, test in splitter.split(thumbs.X, y))
-    low, high = wilson(int(right.sum()), len(y), z=stats.z_value(confidence))
-    return Baseline(
-        accuracy=float(right.mean()),
-        low=low,
-        high=high,
-        correct=int(right.sum()),
-        n=len(y),
-        folds=folds,
-        fold_accuracies=per_fold,
-        majority=float(np.bincount(y).max() / len(y)),
-    )
-
-
-# --------------------------------------------------------------------------- suspicious labels
-
-
-def suspicious_labels(
-    thumbs: Thumbnails, k: int = 7, components: int = 20, top: int = 8, seed: int = DEFAULT_SEED
-) -> pd.DataFrame:
-    """The images whose label disagrees most with their k nearest neighbours in PCA space."""
-
-    if len(thumbs.labels) <= k:
-        raise ValueError(f"{len(thumbs.labels)} images: too few for {k} neighbours")
-    coords = fit_pca(thumbs, components, seed).transform(thumbs.X)
-    distances, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)
-    distances, neighbours = distances[:, 1:], neighbours[:, 1:]  # drop each image itself
-    weights = 1.0 / (distances + 1e-9)
-    other = thumbs.labels[neighbours] != thumbs.labels[:, None]
-    frame = pd.DataFrame(
-        {
-            "path": thumbs.paths,
-            "label": thumbs.labels,
-            "disagreement": other.mean(axis=1),
-            "weighted": (weights * other).sum(axis=1) / weights.sum(axis=1),
-            "neighbours_say": [
-                pd.Series(thumbs.labels[row]).value_counts().sort_index().idxmax()
-                for row in neighbours
-            ],
-        }
-    )
-    ranked = frame.sort_values(["weighted", "disagreement", "path"], ascending=[False, False, True])
-    return ranked.head(top).reset_index().rename(columns={"index": "row"})
 
 
 # --------------------------------------------------------------------------- figures
@@ -378,7 +144,7 @@ def plot_mean_faces(means: dict[str, np.ndarray]) -> Figure:
 def plot_eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> Figure:
     """The first principal components as images, with the variance each explains."""
 
-    faces = eigenfaces(pca, shape, count)
+    faces = pca.components_[:count].reshape(-1, *shape)
     columns = min(4, len(faces))
     rows = int(np.ceil(len(faces) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False)
@@ -394,19 +160,19 @@ def plot_eigenfaces(pca: PCA, shape: Sequence[int], count: int = 8) -> Figure:
     return fig
 
 
-def plot_projection(pca: PCA, thumbs: Thumbnails) -> Figure:
-    """Every image projected on the first two principal components, coloured by class."""
+def plot_projection(
+    coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str], shares: Sequence[float]
+) -> Figure:
+    """Images at their coordinates on the first two principal components, coloured by class."""
 
-    coords = pca.transform(thumbs.X)[:, :2]
     fig, ax = plt.subplots(figsize=(6, 5))
-    for name in thumbs.class_names:
-        chosen = thumbs.labels == name
+    for label, name in enumerate(class_names):
+        chosen = np.asarray(labels) == label
         ax.scatter(coords[chosen, 0], coords[chosen, 1], s=14, alpha=0.7, label=name)
-    share = pca.explained_variance_ratio_
     ax.set(
         title="Images on the first two principal components",
-        xlabel=f"PC1 ({share[0]:.0%} of the variance)",
-        ylabel=f"PC2 ({share[1]:.0%} of the variance)",
+        xlabel=f"PC1 ({shares[0]:.0%} of the variance)",
+        ylabel=f"PC2 ({shares[1]:.0%} of the variance)",
     )
     ax.legend(title="class")
     fig.tight_layout()
@@ -414,32 +180,29 @@ def plot_projection(pca: PCA, thumbs: Thumbnails) -> Figure:
 
 
 def plot_suspicious(
-    clean_dir: Path, suspects: pd.DataFrame, columns: int = 4, title: str = "Suspicious labels"
+    paths: Sequence[str | Path],
+    labels: Sequence[str],
+    disagreement: Sequence[float] | None = None,
+    columns: int = 4,
+    title: str = "Suspicious labels",
 ) -> Figure:
-    """Images (rows with path, label) titled with their label and, if known, their neighbours' vote."""
+    """Images titled with their label and, if given, the share of neighbours that disagree."""
 
-    rows = max(1, int(np.ceil(len(suspects) / columns)))
+    rows = max(1, int(np.ceil(len(paths) / columns)))
     fig, axes = plt.subplots(rows, columns, figsize=(2.7 * columns, 3.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (_, row) in zip(axes.flat, suspects.iterrows(), strict=False):
-        with Image.open(Path(clean_dir) / row["path"]) as image:
+    shares = [None] * len(paths) if disagreement is None else list(disagreement)
+    for ax, path, label, share in zip(axes.flat, paths, labels, shares, strict=False):
+        with Image.open(path) as image:
             ax.imshow(np.asarray(image.convert("RGB")))
-        caption = f"labelled {row['label']}"
-        if "neighbours_say" in row.index:
-            caption += f"\nneighbours: {row['neighbours_say']} ({row['disagreement']:.0%})"
+        caption = f"labelled {label}"
+        if share is not None:
+            caption += f"\n{share:.0%} of neighbours disagree"
         ax.set_title(caption, fontsize=8, pad=4)
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout(h_pad=1.5)
     return fig
-
-
-def linear_weights(thumbs: Thumbnails, c: float = 0.01) -> np.ndarray:
-    """The baseline's weights, fitted on every thumbnail, as an image (per standardised pixel)."""
-
-    features = StandardScaler().fit_transform(thumbs.X)
-    model = LogisticRegression(C=c, max_iter=5000).fit(features, thumbs.y)
-    return model.coef_[0].reshape(thumbs.shape)
 
 
 def plot_weights(weights: np.ndarray, class_names: Sequence[str]) -> Figure:

@@ -17,8 +17,54 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from scipy.stats import binomtest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from helpers import images
+
+# --- chapter 2: notebooks/02_eda.md --------------------------------------------------------------
+
+
+def channel_stats(batches, scale=1 / 255):
+    """Mean and standard deviation of each channel of image batches, one batch in memory at a time.
+
+    Each batch's count, mean and sum of squared deviations are merged into the running ones
+    exactly (Chan et al.), so the result is numpy's over all the values at once.
+
+    Defined in chapter 2 (notebooks/02_eda.md); edit it there.
+    """
+    count, mean, m2 = 0, 0.0, 0.0
+    for batch in batches:
+        values = np.asarray(batch, dtype=np.float64).reshape(-1, np.shape(batch)[-1]) * scale
+        n, batch_mean = len(values), values.mean(axis=0)
+        delta, total = batch_mean - mean, count + n
+        mean = mean + delta * n / total
+        m2 = m2 + ((values - batch_mean) ** 2).sum(axis=0) + delta**2 * count * n / total
+        count = total
+    return mean, np.sqrt(m2 / count)
+
+
+def thumbnails(images, size=32):
+    """Images (n, height, width, 3), pixels 0-255, as gray size x size thumbnails: n rows in [0, 1].
+
+    Defined in chapter 2 (notebooks/02_eda.md); edit it there.
+    """
+    gray = tf.image.rgb_to_grayscale(tf.cast(images, tf.float32) / 255)
+    return tf.image.resize(gray, (size, size), antialias=True).numpy().reshape(len(gray), -1)
+
+
+def linear_baseline(c=0.01):
+    """Logistic regression on standardised pixels: one fixed weight per pixel of a thumbnail.
+
+    Fit it on thumbnails of training images, score new ones:
+    linear_baseline().fit(thumbnails(images), labels).predict_proba(thumbnails(new))[:, 1]
+    is P(label 1) for each new image.
+
+    Defined in chapter 2 (notebooks/02_eda.md); edit it there.
+    """
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+
 
 # --- chapter 3: notebooks/03_split.md ------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,25 @@ def measure_stats(folder: str, method: str, image_size: int, batch_size: int) ->
 
     import keras
 
-    from helpers import eda
+    from helpers.taught import channel_stats
+
+    def concatenated(batches: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The original tutorial's way, per channel: every image in memory at once."""
+        everything = np.concatenate([batch / 255.0 for batch in batches])
+        axes = (0, 1, 2)  # float64 accumulators: float32 sums over millions of values drift
+        mean = everything.mean(axis=axes, dtype=np.float64)
+        return mean, everything.std(axis=axes, dtype=np.float64)
 
     data = keras.utils.image_dataset_from_directory(
         folder, image_size=(image_size, image_size), batch_size=batch_size, verbose=False
     )
     images = len(data.file_paths)
-    compute = (
-        eda.streaming_channel_stats if method == "streaming" else eda.concatenated_channel_stats
-    )
+    compute = channel_stats if method == "streaming" else concatenated
     next(iter(data.take(1)))  # warm the pipeline so both methods start from the same state
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     start = time.perf_counter()
-    compute(data.map(lambda x, y: (x / 255, y)))
+    compute(x.numpy() for x, _ in data)
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
