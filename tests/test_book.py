@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from booktools import book, execute, kernel, site, system
+from booktools import chapters as chapter_files
 from helpers.paths import ROOT
 from helpers.profiles import get_profile
 
@@ -29,7 +30,7 @@ def write_notebook(
         "language": "python",
     }
     if after is not None:
-        nb.metadata[book.META_KEY] = {"after": after}
+        nb.metadata[chapter_files.META_KEY] = {"after": after}
     for index, source in enumerate(cells):
         cell = nbformat.v4.new_code_cell(source)
         if index == 0 and tag_first:
@@ -66,7 +67,7 @@ def test_discover_chapters_orders_by_number_and_ignores_others(tmp_path: Path) -
 def test_untagged_parameters_cell_is_refused(tmp_path: Path) -> None:
     path = write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"], tag_first=False)
     with pytest.raises(book.BookError, match="01_a.ipynb: the first code cell must be tagged"):
-        book.check_parameters_cell(path)
+        chapter_files.check_parameters_cell(path)
 
 
 def test_chapter_missing_from_toc_is_refused(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_the_longest_chapters_start_first(tmp_path: Path, monkeypatch: pytest.Mo
     for name, hint in (("01_a", 5), ("02_b", 50)):
         path = write_notebook(tmp_path / f"{name}.ipynb", ["PROFILE = None"], after=[])
         notebook = nbformat.read(path, as_version=4)
-        notebook.metadata[book.META_KEY]["expected_seconds"] = hint
+        notebook.metadata[chapter_files.META_KEY]["expected_seconds"] = hint
         nbformat.write(notebook, path)
     chapters = book.discover_chapters(tmp_path)
     timings = tmp_path / "timings.json"
@@ -220,8 +221,8 @@ def test_main_exits_non_zero_on_a_failing_chapter(
     write_notebook(notebooks / "01_ok.ipynb", ["PROFILE = None", "print('fine')"])
     write_notebook(notebooks / "02_bad.ipynb", ["PROFILE = None", "1 / 0"])
     toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_ok", "book/chapters/02_bad"])
-    monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
-    monkeypatch.setattr(book, "TOC", toc)
+    monkeypatch.setattr(chapter_files, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(chapter_files, "TOC", toc)
     monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
     status = book.main(["--profile", "smoke", "--no-build"])
     err = capsys.readouterr().err
@@ -239,8 +240,10 @@ def one_book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cells: list[str]) 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     write_notebook(notebooks / "01_only.ipynb", cells)
-    monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
-    monkeypatch.setattr(book, "TOC", write_toc(tmp_path / "_toc.yml", ["book/chapters/01_only"]))
+    monkeypatch.setattr(chapter_files, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(
+        chapter_files, "TOC", write_toc(tmp_path / "_toc.yml", ["book/chapters/01_only"])
+    )
     monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
 
 
@@ -309,8 +312,8 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path: Path) -> None:
     write_notebook(notebooks / "01_slow.ipynb", ["PROFILE = None", "import time; time.sleep(120)"])
     toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_slow"])
     script = (
-        "import sys; from pathlib import Path; from booktools import book\n"
-        f"book.NOTEBOOKS = Path({str(notebooks)!r}); book.TOC = Path({str(toc)!r})\n"
+        "import sys; from pathlib import Path; from booktools import book, chapters\n"
+        f"chapters.NOTEBOOKS = Path({str(notebooks)!r}); chapters.TOC = Path({str(toc)!r})\n"
         f"book.RUNS = Path({str(tmp_path / 'runs')!r})\n"
         "sys.exit(book.main(['--profile', 'smoke', '--no-build']))\n"
     )
@@ -391,7 +394,7 @@ def test_a_source_of_three_classes_runs_only_the_chapters_that_read_one(tmp_path
     write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"])
     several = write_notebook(tmp_path / "13_m.ipynb", ["PROFILE = None"])
     nb = nbformat.read(several, as_version=4)
-    nb.metadata[book.META_KEY] = {"after": [], "several_classes": True}
+    nb.metadata[chapter_files.META_KEY] = {"after": [], "several_classes": True}
     nbformat.write(nb, several)
     chapters = book.discover_chapters(tmp_path)
     assert [c.several_classes for c in chapters] == [False, True]
@@ -412,7 +415,7 @@ def test_a_false_claim_fails_the_run_with_one_line_and_the_site_is_not_built(
     path = tmp_path / "notebooks" / "01_only.ipynb"
     notebook = nbformat.read(path, as_version=4)
     claim = {"says": "a is larger than b", "check": "a > b"}  # checked on the full profile only
-    notebook.metadata[book.META_KEY] = {"claims": [claim]}
+    notebook.metadata[chapter_files.META_KEY] = {"claims": [claim]}
     nbformat.write(notebook, path)
     line = 'error: 01_only: claim "a is larger than b" does not hold: a > b with a=0.5, b=2'
 
@@ -429,7 +432,7 @@ def test_a_false_claim_fails_the_run_with_one_line_and_the_site_is_not_built(
 
     assert book.main(["--profile", "smoke", "--no-build"]) == 0, "not a smoke claim"
     capsys.readouterr()
-    notebook.metadata[book.META_KEY] = {"claims": [{**claim, "smoke": True}]}
+    notebook.metadata[chapter_files.META_KEY] = {"claims": [{**claim, "smoke": True}]}
     nbformat.write(notebook, path)
     assert book.main(["--profile", "smoke", "--no-build"]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [line]
@@ -447,9 +450,9 @@ def test_only_some_chapters_builds_the_site_of_what_exists_and_exits_0(
     notebook = nbformat.read(second, as_version=4)
     notebook.cells.insert(0, nbformat.v4.new_markdown_cell("# Second\n\n(ch02-part)=\n### A part"))
     nbformat.write(notebook, second)
-    monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(chapter_files, "NOTEBOOKS", notebooks)
     toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_a", "book/chapters/02_b"])
-    monkeypatch.setattr(book, "TOC", toc)
+    monkeypatch.setattr(chapter_files, "TOC", toc)
     monkeypatch.setattr(book, "timings_path", lambda profile: tmp_path / "timings.json")
     monkeypatch.setattr(site, "SITES", tmp_path / "sites")
     built = []

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from booktools import book
+from booktools import chapters as chapter_files
 
 CHAPTERS = book.discover_chapters()
 FORBIDDEN = {
@@ -33,7 +34,7 @@ def test_committed_without_outputs(chapter: book.Chapter) -> None:
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_parameters_cell(chapter: book.Chapter) -> None:
-    book.check_parameters_cell(chapter.source)
+    chapter_files.check_parameters_cell(chapter.source)
     first = next(c for c in cells(chapter) if c["cell_type"] == "code")
     assert "PROFILE = None" in "".join(first["source"])
 
@@ -80,7 +81,9 @@ def test_markdown_twin_in_sync(chapter: book.Chapter) -> None:
     assert shape(text) == shape(notebook), (
         f"{twin.name} and {chapter.source.name} differ: edit the .md, then `make sync`"
     )
-    assert text.metadata.get(book.META_KEY) == notebook.metadata.get(book.META_KEY)
+    assert text.metadata.get(chapter_files.META_KEY) == notebook.metadata.get(
+        chapter_files.META_KEY
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
