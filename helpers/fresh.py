@@ -6,7 +6,8 @@ generator can draw as many new faces as we like, so every chapter that compares 
 scores them on one shared fresh draw, the same images for every method (a paired comparison),
 drawn once per profile and kept in data/P/fresh/. The faces are drawn like the downloads (a web
 photo's size and aspect, JPEG-compressed, squashed to the model's input) and handed over as
-pixels; each keeps the annotator's label, its true expression and its valence.
+pixels; each keeps the annotator's label, its true expression, its valence and its landmarks (the
+generator's boxes around mouth, brows and face, in the model's pixels).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pandas as pd
 
 from helpers import synthetic
 
-FRESH_VERSION = 1  # bump when what is drawn or how it is stored changes
+FRESH_VERSION = 2  # bump when what is drawn or how it is stored changes
 IMAGES_FILE = "faces.npy"
 TABLE_FILE = "faces.csv"
+MARK_NAMES = ("left_eye", "right_eye", "mouth", "brows", "face")  # LANDMARK_COLUMNS order
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class FaceSet:
     name: str  # what the images are, for the prose: "2000 fresh faces", "the test split"
     true_labels: np.ndarray | None = None  # int: the expression drawn (drawn faces only)
     table: pd.DataFrame | None = None  # valence and the face's variants (drawn faces only)
+    landmarks: list[dict] | None = None  # per face: name -> box or point (drawn faces only)
 
     def __len__(self) -> int:
         """Number of images."""
@@ -61,6 +64,9 @@ def write_fresh_faces(folder: Path, n: int, seed: int, size: int) -> None:
             **sample.variants(),
         }
     )
+    flat = [[v for name in MARK_NAMES for v in marks[name]] for marks in sample.landmarks]
+    landmarks = pd.DataFrame(flat, columns=list(synthetic.LANDMARK_COLUMNS), dtype=float)
+    table = pd.concat([table, landmarks.round(2)], axis=1)
     np.save(folder / IMAGES_FILE, sample.images)
     table.to_csv(folder / TABLE_FILE, index=False)
 
@@ -76,5 +82,6 @@ def read_fresh_faces(folder: Path, n: int) -> FaceSet:
         labels=table["label"].to_numpy(dtype=int),
         name=f"{n:,} fresh faces",
         true_labels=table["true_label"].to_numpy(dtype=int),
-        table=table.drop(columns=["label", "true_label"]),
+        table=table.drop(columns=["label", "true_label", *synthetic.LANDMARK_COLUMNS]),
+        landmarks=[synthetic.landmarks_from_row(row) for row in table.to_dict("records")],
     )

@@ -27,6 +27,15 @@ def test_the_draw_is_the_generators_faces_with_their_truth(tiny: profiles.Profil
     assert np.array_equal(faces.labels, expected.labels)
     assert np.array_equal(faces.targets, expected.true_labels)
     assert np.allclose(faces.table["valence"], expected.valence)
+    assert faces.landmarks is not None and len(faces.landmarks) == 6
+    for stored, drawn in zip(faces.landmarks, expected.landmarks, strict=True):
+        assert set(stored) == set(fresh.MARK_NAMES)
+        assert all(np.allclose(stored[name], drawn[name], atol=0.006) for name in stored)
+    assert not set(synthetic.LANDMARK_COLUMNS) & set(faces.table.columns)
+    for marks in faces.landmarks:  # chapter 7 measures saliency inside these boxes
+        for name in ("mouth", "brows", "face"):
+            x0, y0, x1, y1 = marks[name]
+            assert 0 <= x0 <= x1 <= 32 and 0 <= y0 <= y1 <= 32
     assert faces.name == "6 fresh faces"
 
 
