@@ -5,7 +5,6 @@ from __future__ import annotations
 import matplotlib.cbook as cbook
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
@@ -85,13 +84,15 @@ def edge_channels(images):
     """
     import tensorflow as tf
 
-    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    images = tf.cast(tf.convert_to_tensor(images), tf.float32)  # uint8 pixels too
     single = images.shape.rank == 3
     if single:
         images = images[tf.newaxis]
     if images.shape.rank != 4 or images.shape[-1] != 3:
         raise ValueError(f"expected RGB images (batch, height, width, 3), got {images.shape}")
-    gray = tf.image.rgb_to_grayscale(images)
+    # tf.image.rgb_to_grayscale's weights, as a product and a sum: its matrix product, fused with
+    # the cast of uint8 pixels, makes oneDNN print a warning on CPUs without AVX-512
+    gray = tf.reduce_sum(images * tf.constant([0.2989, 0.5870, 0.1140]), axis=-1, keepdims=True)
     padded = tf.pad(gray, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
     kernel = tf.constant(sobel_weights(1) / SOBEL_GAIN)
     edges = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
@@ -102,7 +103,7 @@ def with_edge_channels(images):
     """RGB pixels followed by their two Sobel edge channels: (…, 3) -> (…, 5)."""
     import tensorflow as tf
 
-    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    images = tf.cast(tf.convert_to_tensor(images), tf.float32)  # uint8 pixels too
     return tf.concat([images, edge_channels(images)], axis=-1)
 
 
@@ -167,39 +168,21 @@ def plot_panels(
     return fig
 
 
-def convergence_table(histories: dict[str, dict[str, list[float]]]):
-    """Per-epoch validation loss and accuracy of each run, side by side (one row an epoch)."""
+def plot_seed_curves(
+    curves: dict[str, list[list[float]]], title: str, metric: str = "validation loss"
+):
+    """One thin line per run (epochs on x), one colour per input, and each input's mean in bold."""
 
-    columns = {}
-    for run, history in histories.items():
-        for metric in ("val_loss", "val_accuracy"):
-            if metric not in history:
-                raise ValueError(f"run {run!r} has no {metric!r}: fit with validation_data")
-            columns[(run, metric)] = history[metric]
-    table = pd.DataFrame(columns)
-    table.index = pd.RangeIndex(1, len(table) + 1, name="epoch")
-    return table
-
-
-def plot_convergence(histories: dict[str, dict[str, list[float]]], title: str):
-    """Training and validation loss and accuracy per epoch, one line per run."""
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for (run, history), colour in zip(histories.items(), ("C0", "C1", "C2", "C3"), strict=False):
-        epochs = np.arange(1, len(history["loss"]) + 1)
-        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-            ax.plot(
-                epochs, history[f"val_{metric}"], "-o", color=colour, label=f"{run}: validation"
-            )
-            ax.plot(
-                epochs, history[metric], "--", color=colour, alpha=0.6, label=f"{run}: training"
-            )
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_title(metric)
-    axes[1].legend(fontsize=8)
-    fig.suptitle(title)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for (name, runs), colour in zip(curves.items(), ("C0", "C1", "C2", "C3"), strict=False):
+        values = np.asarray(runs, dtype=float)
+        epochs = np.arange(1, values.shape[1] + 1)
+        for run in values:
+            ax.plot(epochs, run, color=colour, alpha=0.35, lw=1)
+        ax.plot(epochs, values.mean(axis=0), "-o", color=colour, lw=2.5,
+                label=f"{name}: mean of {len(values)} runs")  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel=metric, title=title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -125,3 +125,27 @@ def test_with_edge_channels_keeps_pixels_and_adds_two() -> None:
 def test_edge_channels_reject_grayscale_batches() -> None:
     with pytest.raises(ValueError, match="RGB"):
         sobel.edge_channels(np.zeros((1, 8, 8, 1), dtype="float32"))
+
+
+def test_a_seed_starts_both_inputs_alike_but_for_the_first_convolution() -> None:
+    """Chapter 8's prose: with one seed, 3- and 5-channel models differ only in conv1's start."""
+    import keras
+
+    from helpers.taught import build_model
+
+    built = {}
+    for channels in (3, 5):
+        keras.utils.set_random_seed(7)
+        built[channels] = build_model((32, 32, channels))
+    for raw, edged in zip(built[3].layers, built[5].layers, strict=True):
+        pairs = zip(raw.get_weights(), edged.get_weights(), strict=True)
+        same = [np.array_equal(a, b) for a, b in pairs]
+        assert all(same) == (raw.name != "conv1"), raw.name
+
+
+def test_plot_seed_curves_one_line_per_run_and_a_mean() -> None:
+    import matplotlib.pyplot as plt
+
+    fig = sobel.plot_seed_curves({"a": [[3, 2, 1], [3, 2, 2]], "b": [[1, 1, 1]]}, "curves")
+    assert len(fig.axes[0].lines) == 2 + 1 + 1 + 1
+    plt.close(fig)
