@@ -20,14 +20,12 @@ import pandas as pd
 from PIL import Image
 
 from helpers import clean, pipeline, synthetic
-from helpers.images import decode_and_resize
 from helpers.profiles import Profile
 from helpers.store import atomic_save
 
 TAG = "answer-key"  # the cell tag of a chapter's answer-key section
 # Seeds of the fresh faces, one per purpose, far from every download stream of any profile's seed
 FRESH_SEED_OFFSET = 6_000_000  # chapter 6: the fresh sample that checks the test set
-SALIENCY_SEED_OFFSET = 7_000_000  # chapter 7: saliency against the landmark boxes
 PERSONAL_SEED_OFFSET = 6_000_001  # chapter 6: "personal" faces of chosen valences
 APPENDIX_SEED_OFFSET = 9_000_000  # the appendix's one unseen face
 MOUTH_TEST_SEED_OFFSET = 6_500_000  # chapters 6 and 7: the same faces with the mouth changed
@@ -137,34 +135,6 @@ class AnswerKey:
         labels = plain["class"].map({name: i for i, name in enumerate(names)}).to_numpy(dtype=int)
         return np.stack(rows), labels
 
-    def split_landmark_set(self, subset: str = "test") -> LandmarkSet:
-        """A subset's plain generated faces, resized as in training, with their boxes.
-
-        Only plain faces are kept: cleaning stores them pixel for pixel, so the generator's boxes
-        need nothing but the resize to the model's input.
-        """
-        rows = self.split_truth(subset)
-        rows = rows[rows["kind"] == "face"].reset_index(drop=True)
-        if rows.empty:
-            raise ValueError(f"the {subset!r} split holds no plain generated faces")
-        faces = self.faces().set_index("source")
-        size = self.profile.image_size
-        clean_dir = pipeline.clean_folder(self.profile)
-        images, landmarks = [], []
-        for row in rows.itertuples():
-            face = faces.loc[row.source]
-            marks = synthetic.landmarks_from_row(face.to_dict())
-            if not marks:
-                raise ValueError(f"{row.source}: faces.csv has no landmarks for this face")
-            images.append(np.asarray(decode_and_resize(clean_dir / row.path, size)))
-            sx, sy = size / float(face["width"]), size / float(face["height"])
-            landmarks.append(synthetic.scale_landmarks(marks, sx, sy))
-        class_names = sorted(rows["label"].unique())
-        labels = rows["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
-        return LandmarkSet(
-            np.stack(images), labels, landmarks, f"{subset} split ({len(rows)} faces)"
-        )
-
 
 def open_key(profile: Profile, what: str) -> AnswerKey | None:
     """The profile's answer key, or None (saying so in one line) when its source has none."""
@@ -175,30 +145,6 @@ def open_key(profile: Profile, what: str) -> AnswerKey | None:
         "generator's answer key, which these images do not have."
     )
     return None
-
-
-# --- landmarks at the model's size -----------------------------------------------------------------
-
-
-@dataclass
-class LandmarkSet:
-    """Images at the model's input size with their labels and landmark boxes in the same pixels."""
-
-    images: np.ndarray  # float32 (n, size, size, 3) in [0, 255]
-    labels: np.ndarray  # int, the label the data set gives (0 = happy, 1 = sad)
-    landmarks: list[dict]  # per image: name -> (x0, y0, x1, y1) boxes or (x, y) points
-    source: str  # where the images come from, for the prose
-
-
-def fresh_landmark_set(n: int, seed: int, size: int) -> LandmarkSet:
-    """n new generated faces at the model's input size, drawn and squashed like the downloads."""
-    sample = synthetic.sample_faces(n, seed, size)
-    return LandmarkSet(
-        sample.images.astype(np.float32),
-        np.asarray(sample.labels),
-        sample.landmarks,
-        f"fresh sample ({n} faces)",
-    )
 
 
 # --- fresh faces for a model ------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Under the hood: filters and biases, feature maps, Grad-CAM saliency and where it falls.
+"""Under the hood, the pictures and measures of chapter 7: filters, feature maps, where saliency falls.
+
+Grad-CAM itself is taught in chapter 7 (helpers.taught.grad_cam); this module draws its maps and
+measures them against boxes.
 
 Named `inspection`, not `inspect`: a module called `inspect.py` inside helpers/ replaces the
 standard library's `inspect` whenever helpers/ itself is on sys.path (running a helpers file
@@ -14,33 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
-from tqdm import trange
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels (x1, y1 exclusive)
 EXPRESSION_PARTS: tuple[str, ...] = ("mouth", "brows")  # the landmark boxes of the expression
 
 
 # --- filters and biases ---------------------------------------------------------------------
-
-
-def conv_layers(model) -> list:
-    """The model's Conv2D layers, in order (raises ValueError if it has none)."""
-    import keras
-
-    found = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not found:
-        raise ValueError(f"model {model.name!r} has no Conv2D layer")
-    return found
-
-
-def filters_and_biases(layer) -> tuple[np.ndarray, np.ndarray]:
-    """A Conv2D layer's kernel (height, width, in_channels, filters) and bias (filters,)."""
-    weights = layer.get_weights()
-    if len(weights) != 2:
-        raise ValueError(
-            f"layer {layer.name!r} has {len(weights)} weight arrays; expected a kernel and a bias"
-        )
-    return weights[0], weights[1]
 
 
 def symmetric_limit(*arrays: np.ndarray) -> float:
@@ -145,60 +127,25 @@ def plot_weight_distributions(
 # --- feature maps ---------------------------------------------------------------------------
 
 
-def model_input_shape(model) -> tuple[int, ...]:
-    """The (height, width, channels) a model expects, read from its built graph."""
-    try:
-        shape = tuple(model.inputs[0].shape[1:])
-    except (AttributeError, IndexError, TypeError, ValueError):
-        shape = ()
-    if not shape or any(size is None for size in shape):
-        raise ValueError(
-            f"model {model.name!r} has no fixed input shape: start it with keras.Input(shape=...)"
-        )
-    return shape
+def plot_channel_slices(image: np.ndarray, maps: np.ndarray):
+    """The image, the original's maps[..., :3] (three channels shown as one RGB picture), and
+    channels 0, 1 and 2 one by one, maps[..., i]."""
 
-
-def layer_graph(model, input_shape: tuple[int, ...] | None = None):
-    """A fresh keras.Input and every layer's output, by calling the model's layers in order.
-
-    Keras 3 gives a Sequential model no usable `model.input` (it raises AttributeError "has never
-    been called and thus has no defined input"), so the paper's Model(inputs=model.input, ...)
-    fails. Calling the same layer objects on a new Input builds a functional graph that shares
-    the trained weights.
-    """
-    import keras
-
-    shape = tuple(input_shape) if input_shape is not None else model_input_shape(model)
-    inputs = keras.Input(shape=shape, name="image")
-    outputs: dict[str, object] = {}
-    tensor = inputs
-    for layer in model.layers:
-        tensor = layer(tensor)
-        outputs[layer.name] = tensor
-    return inputs, outputs
-
-
-def feature_extractor(model, layer_names: Sequence[str] | None = None):
-    """A keras Model mapping an image batch to the outputs of the chosen layers (default: convs)."""
-    import keras
-
-    names = list(layer_names) if layer_names else [layer.name for layer in conv_layers(model)]
-    inputs, outputs = layer_graph(model)
-    missing = [name for name in names if name not in outputs]
-    if missing:
-        raise ValueError(f"no layer named {missing} in model {model.name!r}: have {list(outputs)}")
-    return keras.Model(inputs, {name: outputs[name] for name in names}, name="feature_extractor")
-
-
-def feature_maps(model, image: np.ndarray, layer_names: Sequence[str] | None = None) -> dict:
-    """Each chosen layer's output for one image, as {layer name: array (height, width, channels)}."""
-    image = np.asarray(image, dtype=np.float32)
-    expected = model_input_shape(model)
-    if image.shape != expected:
-        raise ValueError(f"image shape {image.shape} does not match the model input {expected}")
-    extractor = feature_extractor(model, layer_names)
-    maps = extractor(image[np.newaxis], training=False)
-    return {name: np.asarray(value)[0] for name, value in maps.items()}
+    if maps.ndim != 3 or maps.shape[-1] < 3:
+        raise ValueError(f"expected feature maps (height, width, channels >= 3), got {maps.shape}")
+    fig, axes = plt.subplots(1, 5, figsize=(13, 3.2))
+    first = maps[..., :3]
+    axes[0].imshow(np.clip(image, 0, 255).astype(np.uint8))
+    axes[0].set_title("the image", fontsize=9)
+    axes[1].imshow(first / max(float(first.max()), 1e-9))
+    axes[1].set_title("the original's [..., :3]:\none false-colour picture", fontsize=9)
+    for channel in range(3):
+        axes[channel + 2].imshow(maps[..., channel], cmap="gray")
+        axes[channel + 2].set_title(f"[..., {channel}]: channel {channel}", fontsize=9)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
 
 
 def plot_feature_maps(maps: np.ndarray, title: str, max_cols: int = 8):
@@ -220,69 +167,6 @@ def plot_feature_maps(maps: np.ndarray, title: str, max_cols: int = 8):
 
 
 # --- saliency -------------------------------------------------------------------------------
-
-
-def last_conv_name(model) -> str:
-    """The name of the model's last Conv2D layer (Grad-CAM's usual choice)."""
-    return conv_layers(model)[-1].name
-
-
-def grad_cam(
-    model,
-    images: np.ndarray,
-    layer_name: str | None = None,
-    target: Sequence[int] | None = None,
-    batch_size: int = 32,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grad-CAM maps (n, height, width) in [0, 1] and the model's probabilities of class 1.
-
-    For a sigmoid output the class-1 score is the logit z and the class-0 score is -z; `target`
-    picks the class to explain per image (default: the predicted class). A map is the ReLU of
-    the conv channels weighted by their mean gradient, resized to the image; all-zero when no
-    location speaks for the class. Images go through in batches to bound memory.
-    """
-    import keras
-    import tensorflow as tf
-
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 4:
-        raise ValueError(
-            f"expected a batch of images (n, height, width, channels), got {images.shape}"
-        )
-    if target is not None and len(target) != len(images):
-        raise ValueError(f"{len(target)} targets for {len(images)} images")
-    last = model.layers[-1]
-    if not isinstance(last, keras.layers.Dense) or last.units != 1:
-        raise ValueError("grad_cam expects a model ending in Dense(1, activation='sigmoid')")
-    name = layer_name or last_conv_name(model)
-    inputs, outputs = layer_graph(model)
-    if name not in outputs:
-        raise ValueError(f"no layer named {name!r} in model {model.name!r}")
-    before_last = outputs[model.layers[-2].name]
-    logit = keras.ops.matmul(before_last, last.kernel) + last.bias
-    graph = keras.Model(inputs, [outputs[name], logit])
-    maps, probabilities = [], []
-    for start in trange(0, len(images), batch_size, desc="Grad-CAM", leave=False, disable=None):
-        batch = images[start : start + batch_size]
-        with tf.GradientTape() as tape:
-            activations, logits = graph(batch, training=False)
-            logits = logits[:, 0]
-            if target is None:
-                classes = tf.cast(logits > 0, tf.float32)
-            else:
-                chosen = np.asarray(target[start : start + batch_size], dtype=np.float32)
-                classes = tf.constant(chosen)
-            scores = tf.where(classes > 0.5, logits, -logits)
-        gradients = tape.gradient(scores, activations)
-        weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-        cams = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1))
-        cams = tf.image.resize(cams[..., tf.newaxis], batch.shape[1:3], method="bilinear")
-        maps.append(cams.numpy()[..., 0])
-        probabilities.append(tf.sigmoid(logits).numpy())
-    cams = np.concatenate(maps)
-    peaks = cams.reshape(len(cams), -1).max(axis=1)[:, None, None]
-    cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)
-    return cams, np.concatenate(probabilities)
 
 
 def box_mask(shape: tuple[int, int], boxes: Sequence[Box]) -> np.ndarray:
@@ -333,6 +217,8 @@ def plot_saliency(
     """
 
     count = len(images)
+    if count == 0:
+        return None  # nothing to show (a model with no mistakes on a small test set)
     cols = max(1, min(cols, count))
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(

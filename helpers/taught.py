@@ -394,3 +394,35 @@ def expected_calibration_error(
     which = probability_bins(probability, bins)
     gaps = [np.sum(np.where(which == b, probability - true, 0.0), axis=-1) for b in range(bins)]
     return np.sum(np.abs(gaps), axis=0) / np.shape(true)[-1]
+
+
+# --- chapter 7: notebooks/07_filters.md ----------------------------------------------------------
+
+
+def grad_cam(model, images, layer_name=None, batch_size=64):
+    """Grad-CAM maps (n, height, width), peak 1, for each image's predicted class; and P(class 1).
+
+    Defined in chapter 7 (notebooks/07_filters.md); edit it there.
+    """
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    chosen = model.get_layer(layer_name) if layer_name else convs[-1]
+    tensor = chosen.output  # the layers after it, called on its channels: one graph to the score
+    for layer in model.layers[model.layers.index(chosen) + 1 : -1]:
+        tensor = layer(tensor)
+    head = model.layers[-1]  # Dense(1, sigmoid): the logit z is its input times its weights
+    logit = keras.ops.matmul(tensor, head.kernel) + head.bias
+    graph = keras.Model(model.inputs[0], [chosen.output, logit])
+    maps, probabilities = [], []
+    for start in range(0, len(images), batch_size):
+        batch = tf.cast(images[start : start + batch_size], tf.float32)
+        with tf.GradientTape() as tape:
+            channels, z = graph(batch, training=False)
+            score = tf.abs(z[:, 0])  # the predicted class's score: z for label 1, -z for label 0
+        weights = tf.reduce_mean(tape.gradient(score, channels), axis=(1, 2), keepdims=True)
+        cams = tf.nn.relu(tf.reduce_sum(weights * channels, axis=-1, keepdims=True))
+        maps.append(tf.image.resize(cams, batch.shape[1:3])[..., 0].numpy())
+        probabilities.append(tf.sigmoid(z[:, 0]).numpy())
+    cams = np.concatenate(maps)
+    peaks = cams.max(axis=(1, 2), keepdims=True)
+    cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)
+    return cams, np.concatenate(probabilities)

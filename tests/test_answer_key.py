@@ -16,18 +16,6 @@ def test_scale_landmarks_uses_pixel_centres() -> None:
     assert scaled == {"mouth": (4.75, 40.5, 14.75, 80.5), "nose": (2.25, 12.5)}
 
 
-def test_fresh_landmark_set_boxes_lie_inside_the_images() -> None:
-    faces = answer_key.fresh_landmark_set(3, seed=5, size=48)
-    assert faces.images.shape == (3, 48, 48, 3)
-    assert faces.images.dtype == np.float32
-    for marks in faces.landmarks:
-        for name in ("mouth", "brows", "face"):
-            x0, y0, x1, y1 = marks[name]
-            assert 0 <= x0 <= x1 <= 48 and 0 <= y0 <= y1 <= 48
-        mouth, face = marks["mouth"], marks["face"]
-        assert face[1] <= mouth[1] and mouth[3] <= face[3] + 1  # the mouth sits inside the face
-
-
 def test_score_fresh_sample_resizes_and_keeps_the_truth() -> None:
     model = averaging_model()
     fresh = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)

@@ -1,4 +1,4 @@
-"""Tests for helpers.inspection on tiny models made here: filters, feature maps, saliency share."""
+"""Chapter 7's Grad-CAM (helpers.taught) and helpers.inspection, on tiny models made here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 import helpers  # noqa: F401  (quietens TensorFlow before it is imported)
 from helpers import inspection
+from helpers.taught import grad_cam
 
 
 def tiny_model(size: int = 12, channels: int = 3):
@@ -48,52 +49,18 @@ def spot_model(size: int = 10):
     return model
 
 
-def test_keras3_sequential_has_no_model_input() -> None:
-    """The failure the chapter works around (if Keras fixes it, the prose must change)."""
+def test_keras3_sequential_has_no_model_input_but_has_inputs() -> None:
+    """Chapter 7's prose: model.input fails on a Sequential, called or not; model.inputs works."""
+    import keras
+
+    model = tiny_model()
+    model(np.zeros((1, 12, 12, 3), "float32"))  # called once: still no `input`
     with pytest.raises(AttributeError, match="never been called"):
-        _ = tiny_model().input
-
-
-def test_untrained_biases_are_zero_and_shapes() -> None:
-    first = inspection.conv_layers(tiny_model())[0]
-    kernel, bias = inspection.filters_and_biases(first)
-    assert kernel.shape == (3, 3, 3, 4)
-    np.testing.assert_array_equal(bias, np.zeros(4))
-
-
-def test_conv_layers_requires_a_conv() -> None:
-    import keras
-
-    dense_only = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="no Conv2D"):
-        inspection.conv_layers(dense_only)
-
-
-def test_feature_maps_one_map_per_channel() -> None:
-    model = tiny_model()
-    image = np.random.default_rng(0).uniform(0, 255, size=(12, 12, 3)).astype("float32")
-    maps = inspection.feature_maps(model, image)
-    assert list(maps) == ["conv_a", "conv_b"]
-    assert maps["conv_a"].shape == (10, 10, 4)
-    assert maps["conv_b"].shape == (3, 3, 6)
-
-
-def test_feature_maps_match_the_model_itself() -> None:
-    import keras
-
-    model = tiny_model()
-    image = np.random.default_rng(1).uniform(0, 255, size=(12, 12, 3)).astype("float32")
-    maps = inspection.feature_maps(model, image, ["conv_a"])
-    by_hand = keras.Sequential(model.layers[:2])(image[None])
-    np.testing.assert_allclose(maps["conv_a"], np.asarray(by_hand)[0], rtol=1e-5, atol=1e-6)
-
-
-def test_feature_maps_reject_wrong_shape_and_name() -> None:
-    model = tiny_model()
-    with pytest.raises(ValueError, match="does not match"):
-        inspection.feature_maps(model, np.zeros((8, 8, 3)))
-    with pytest.raises(ValueError, match="no layer named"):
-        inspection.feature_maps(model, np.zeros((12, 12, 3)), ["nope"])
+        _ = model.input
+    extractor = keras.Model(model.inputs[0], model.get_layer("conv_a").output)
+    image = np.random.default_rng(1).uniform(0, 255, size=(1, 12, 12, 3)).astype("float32")
+    by_hand = keras.Sequential(model.layers[:2])(image)  # rescale, then conv_a
+    np.testing.assert_allclose(extractor(image), by_hand, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -103,6 +70,15 @@ def test_grid_shape_fits_every_channel(count: int, expected: tuple[int, int]) ->
     rows, cols = inspection.grid_shape(count)
     assert (rows, cols) == expected
     assert rows * cols >= count > (rows - 1) * cols
+
+
+def test_plot_channel_slices_and_an_empty_saliency_plot() -> None:
+    import matplotlib.pyplot as plt
+
+    fig = inspection.plot_channel_slices(np.zeros((6, 6, 3)), np.ones((4, 4, 5)))
+    assert "[..., :3]" in fig.axes[1].get_title() and fig.axes[4].get_title().startswith("[..., 2]")
+    plt.close(fig)
+    assert inspection.plot_saliency(np.zeros((0, 4, 4, 3)), np.zeros((0, 4, 4)), []) is None
 
 
 def test_plot_feature_maps_one_panel_per_channel() -> None:
@@ -150,7 +126,7 @@ def test_saliency_share_known_answers() -> None:
 def test_grad_cam_finds_the_bright_spot() -> None:
     images = np.zeros((1, 10, 10, 1), "float32")
     images[0, 6:9, 1:4] = 1.0
-    cams, probabilities = inspection.grad_cam(spot_model(), images)
+    cams, probabilities = grad_cam(spot_model(), images)
     assert cams.shape == (1, 10, 10)
     assert cams.min() >= 0.0 and cams.max() == pytest.approx(1.0)
     assert probabilities[0] > 0.5  # nine bright pixels outweigh the -0.5 bias
@@ -159,16 +135,33 @@ def test_grad_cam_finds_the_bright_spot() -> None:
     assert inspection.area_share(mask) == pytest.approx(0.09)
 
 
-def test_grad_cam_explaining_the_other_class_gives_nothing_here() -> None:
-    images = np.zeros((1, 10, 10, 1), "float32")
-    images[0, 2, 2] = 1.0
-    cams, _ = inspection.grad_cam(spot_model(), images, target=[0])
+def test_grad_cam_explains_the_predicted_class_even_when_it_is_class_0() -> None:
+    images = np.zeros((1, 10, 10, 1), "float32")  # no bright pixel: P(class 1) < 0.5
+    images[0, 2, 2] = 0.1
+    cams, probabilities = grad_cam(spot_model(), images)
+    assert probabilities[0] < 0.5
     np.testing.assert_array_equal(cams, 0.0)  # every pixel speaks for class 1, none for class 0
+
+
+def test_grad_cam_on_a_model_loaded_from_its_file(tmp_path) -> None:
+    """A loaded Sequential's layers hold one graph per layer added; the maps must not change."""
+    import keras
+
+    model = tiny_model()
+    images = np.random.default_rng(4).uniform(0, 255, size=(3, 12, 12, 3)).astype("float32")
+    model.save(tmp_path / "tiny.keras")
+    loaded = keras.models.load_model(tmp_path / "tiny.keras")
+    for layer_name in (None, "conv_a"):
+        cams, probabilities = grad_cam(model, images, layer_name=layer_name)
+        again, p_again = grad_cam(loaded, images, layer_name=layer_name)
+        np.testing.assert_allclose(again, cams, atol=1e-5)
+        np.testing.assert_allclose(p_again, probabilities, atol=1e-6)
+        assert cams.max() > 0
 
 
 def test_grad_cam_on_the_tiny_model_shapes() -> None:
     images = np.random.default_rng(2).uniform(0, 255, size=(3, 12, 12, 3)).astype("float32")
-    cams, probabilities = inspection.grad_cam(tiny_model(), images)
+    cams, probabilities = grad_cam(tiny_model(), images)
     assert cams.shape == (3, 12, 12)
     assert probabilities.shape == (3,)
     assert np.all((cams >= 0) & (cams <= 1))
@@ -191,12 +184,10 @@ def test_region_shares_on_a_map_that_lies_on_the_mouth() -> None:
 def test_grad_cam_batches_give_the_same_maps() -> None:
     images = np.random.default_rng(3).uniform(0, 255, size=(5, 12, 12, 3)).astype("float32")
     model = tiny_model()
-    whole, p_whole = inspection.grad_cam(model, images, batch_size=5)
-    pieces, p_pieces = inspection.grad_cam(model, images, batch_size=2)
+    whole, p_whole = grad_cam(model, images, batch_size=5)
+    pieces, p_pieces = grad_cam(model, images, batch_size=2)
     np.testing.assert_allclose(whole, pieces, atol=1e-5)
     np.testing.assert_allclose(p_whole, p_pieces, atol=1e-6)
-    with pytest.raises(ValueError, match="targets"):
-        inspection.grad_cam(model, images, target=[0, 1])
 
 
 def test_channel_correlations_known_signs_and_silent_channels() -> None:
