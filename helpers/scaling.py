@@ -1,8 +1,9 @@
 """Scaling up: logical CPU devices for tf.distribute, and worker processes started, bounded, ended.
 
 The chapter "Scaling up" writes the training code; this module holds the plumbing around it:
-making one CPU look like several devices, starting N local worker processes that find each other
-on 127.0.0.1, waiting for them with a deadline, and never leaving one behind.
+making one CPU look like several devices, giving every run the same start and the same batches
+whatever its engine, starting N local worker processes that find each other on 127.0.0.1, waiting for them with a deadline, and
+never leaving one behind.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+    from helpers.profiles import Profile
+    from helpers.train import RunConfig
 
 # what a worker process writes: one JSON file per process, named by its process id
 RESULT_FILE = "process-{index}.json"
@@ -52,20 +59,71 @@ def logical_cpus(count: int) -> list[str]:
     return [f"/cpu:{index}" for index in range(count)]
 
 
-def even_batches(dataset: Any, batch_size: int, images: int) -> tuple[Any, int]:
-    """A batched dataset re-cut into full batches only (the last partial one dropped); its steps.
+def epoch_batches(
+    items: Any, images: int, batch_size: int, epochs: int, seed: int
+) -> tuple[Any, int]:
+    """`epochs` passes over `items` in full batches, pass k in an order drawn from (seed, k); steps.
 
-    Data parallelism splits every global batch evenly between the replicas, so a batch smaller
-    than the others cannot be split the same way. The number of steps is declared to tf.data, so
-    Keras knows each epoch's length before it starts.
+    `items` yields single (image, label) pairs, the same ones in the same order on every pass (a
+    cached pipeline that does not reshuffle). A pipeline that reshuffles on every pass gives each
+    pass the next order, so the batches a run sees depend on how many passes were opened before:
+    Keras opens them differently on each engine (on TensorFlow, one more per epoch than it reads),
+    and a run on TensorFlow would see other batches than one on JAX. Here the batches depend only on
+    the seed and the pass's number, however often and by whom the data set is opened. Each pass
+    drops its last, partial batch, which the replicas could not split evenly (a different handful
+    of images each pass); fit it with `steps_per_epoch=steps`.
     """
     import tensorflow as tf
 
     steps = images // batch_size
     if steps < 1:
         raise ValueError(f"{images} images make no full batch of {batch_size}")
-    full = dataset.unbatch().batch(batch_size, drop_remainder=True)
-    return full.apply(tf.data.experimental.assert_cardinality(steps)), steps
+
+    def one_pass(number: Any) -> Any:
+        # the whole pass at once (a full shuffle buffer holds as much), put in the pass's order
+        order = tf.argsort(tf.random.stateless_uniform([images], seed=tf.stack([seed, number])))
+        whole = items.batch(images, drop_remainder=True)
+        shuffled = whole.map(lambda x, y: (tf.gather(x, order), tf.gather(y, order)))
+        return shuffled.unbatch().batch(batch_size, drop_remainder=True)
+
+    passes = tf.data.Dataset.range(epochs).flat_map(one_pass)
+    passes = passes.apply(tf.data.experimental.assert_cardinality(epochs * steps))
+    return passes.prefetch(tf.data.AUTOTUNE), steps
+
+
+def training_epochs(profile: Profile, epochs: int) -> tuple[Any, int]:
+    """The profile's training images as `epochs` passes of full batches (`epoch_batches`); steps.
+
+    The images are the split's training images, decoded and cached by chapter 3's
+    `cached_pipeline` (without its reshuffling); the orders come from the profile's seed.
+    """
+    from helpers import pipeline
+    from helpers.taught import cached_pipeline
+
+    frame = pipeline.ensure_split(profile)
+    rows = frame[frame["subset"] == "train"]
+    index = {name: i for i, name in enumerate(sorted(frame["label"].unique()))}
+    paths = [str(pipeline.clean_folder(profile) / rel) for rel in rows["path"]]
+    labels = [index[label] for label in rows["label"]]
+    items = cached_pipeline(paths, labels, profile.image_size, profile.batch_size).unbatch()
+    return epoch_batches(items, len(paths), profile.batch_size, epochs, profile.seed)
+
+
+def start_model(config: RunConfig, start: Path | str) -> keras.Model:
+    """Chapter 5's model for `config` (`train.new_model`), its weights read from the file `start`.
+
+    One seed does not give one start on every engine: TensorFlow and JAX draw their random
+    numbers with different generators, so `train.new_model(config)` starts from other weights on
+    each, and a short training run ends where its start sends it. Runs to be compared therefore
+    start from one file, written once with `model.save_weights(start)` (a `.weights.h5` file,
+    which every backend reads). Build it inside a strategy's scope, or after the distribution is
+    set, as `train.new_model` would be.
+    """
+    from helpers import train
+
+    model = train.new_model(config)
+    model.load_weights(start)
+    return model
 
 
 def free_port() -> int:

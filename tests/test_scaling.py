@@ -48,15 +48,26 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_even_batches_drops_the_partial_batch_and_declares_its_length() -> None:
-    data = tf.data.Dataset.range(50).batch(16)
-    full, steps = scaling.even_batches(data, 8, 50)
-    assert steps == 6
-    assert int(full.cardinality()) == 6
-    assert [len(batch) for batch in full] == [8] * 6
-    assert np.concatenate(list(full)).tolist() == list(range(48))
+def test_epoch_batches_depend_only_on_the_seed_and_the_pass() -> None:
+    items = tf.data.Dataset.range(50).map(lambda i: (i, i % 2))
+    passes, steps = scaling.epoch_batches(items, 50, 8, 3, seed=1)
+    assert steps == 6 and int(passes.cardinality()) == 18
+    first = [x.numpy().tolist() for x, _ in passes]
+    assert all(len(batch) == 8 for batch in first)
+    for number in range(3):  # each pass: 48 distinct images, a new order, the partial batch dropped
+        seen = sum(first[number * steps : (number + 1) * steps], [])
+        assert len(set(seen)) == 48 and set(seen) <= set(range(50))
+    assert first[0] != first[steps]
+    opened = iter(passes)
+    next(opened)  # a pass opened and abandoned, as Keras does, changes nothing
+    assert [x.numpy().tolist() for x, _ in passes] == first
+    tf.random.set_seed(7)  # nor does the global seed
+    again = scaling.epoch_batches(items, 50, 8, 3, seed=1)[0]
+    assert [x.numpy().tolist() for x, _ in again] == first
+    other = scaling.epoch_batches(items, 50, 8, 3, seed=2)[0]
+    assert [x.numpy().tolist() for x, _ in other] != first
     with pytest.raises(ValueError, match="no full batch"):
-        scaling.even_batches(data, 64, 50)
+        scaling.epoch_batches(items, 50, 64, 1, seed=1)
 
 
 def test_run_workers_collects_every_result(tmp_path: Path) -> None:
@@ -203,3 +214,81 @@ def test_two_jax_processes_on_localhost_train_like_one(tmp_path: Path) -> None:
     assert two[0]["weights"] == two[1]["weights"]  # the replicas stay identical
     for a, b in zip(one[0]["weights"], two[0]["weights"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)  # same global batch: one device's training
+
+
+# The chapter's training on both engines, in a worker: the start read from one file
+# (scaling.start_model), the batches from scaling.epoch_batches, fit told the steps per epoch.
+BOTH_ENGINES = """
+os.environ["KERAS_BACKEND"] = os.environ["ENGINE"]
+sys.path.insert(0, os.environ["BOOK_ROOT"])
+import contextlib
+import keras
+import numpy as np
+import tensorflow as tf
+from helpers import scaling
+from helpers.train import RunConfig
+
+if keras.backend.backend() == "jax":
+    import jax
+    if args.processes > 1:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize(f"127.0.0.1:{args.port}", args.processes, args.process)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+    scope = contextlib.nullcontext()
+else:
+    scope = tf.distribute.OneDeviceStrategy("/cpu:0").scope()
+data = np.load(os.environ["DATA"])
+images = len(data["y"])
+items = tf.data.Dataset.from_tensor_slices((data["x"], data["y"])).cache()
+batches, steps = scaling.epoch_batches(items, images, 16, 3, seed=1)
+config = RunConfig("tiny", (24, 24, 3), epochs=3, batch_size=16, seed=1)
+with scope:
+    model = scaling.start_model(config, os.environ["START"])
+history = model.fit(batches, epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=0)
+scaling.write_result(args.out, args.process, {
+    "engine": keras.backend.backend(), "devices": model.distribute_strategy.num_replicas_in_sync
+    if keras.backend.backend() == "tensorflow" else len(jax.devices()),
+    "loss": history.history["loss"], "weights": [w.tolist() for w in model.get_weights()]})
+"""
+
+
+def test_one_device_on_tensorflow_and_two_jax_processes_train_the_same_model(
+    tmp_path: Path,
+) -> None:
+    """The chapter's runs, small: one start file and the same batches give the same training.
+
+    A seed alone gives each engine its own start (TensorFlow and JAX draw other numbers), and a
+    pipeline reshuffled on every pass gives TensorFlow's runs other batches than JAX's from the
+    second epoch on (Keras on TensorFlow opens one more pass per epoch): either makes the losses
+    part at epoch 1 or 2.
+    """
+    pytest.importorskip("jax")
+    from helpers import train
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(64, 24, 24, 3)).astype("float32")
+    y = (x[:, :12].mean(axis=(1, 2, 3)) > x[:, 12:].mean(axis=(1, 2, 3))).astype("int32")
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    config = train.RunConfig("tiny", (24, 24, 3), epochs=3, batch_size=16, seed=1)
+    start = tmp_path / "start.weights.h5"
+    train.new_model(config).save_weights(start)
+    script = write_script(tmp_path, BOTH_ENGINES)
+    env = {
+        **scaling.jax_environment(),
+        "BOOK_ROOT": str(ROOT),
+        "DATA": str(tmp_path / "data.npz"),
+        "START": str(start),
+    }
+    runs = {
+        engine: scaling.run_workers(
+            script, processes, tmp_path / engine, timeout=TIME_LIMIT, env={**env, "ENGINE": engine}
+        ).results[0]
+        for engine, processes in (("tensorflow", 1), ("jax", 2))
+    }
+    tf_run, jax_run = runs["tensorflow"], runs["jax"]
+    assert (tf_run["engine"], tf_run["devices"]) == ("tensorflow", 1)
+    assert (jax_run["engine"], jax_run["devices"]) == ("jax", 2)
+    # the same start, the same batches: the same losses, epoch by epoch, up to rounding
+    np.testing.assert_allclose(tf_run["loss"], jax_run["loss"], rtol=1e-4)
+    for a, b in zip(tf_run["weights"], jax_run["weights"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
