@@ -142,7 +142,7 @@ def wilson(right: float, n: int, z: float = 1.959964) -> tuple[float, float]:
     p = right / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return float(centre - half), float(centre + half)
+    return float(max(centre - half, 0)), float(min(centre + half, 1))  # exactly 0 or 1 at the ends
 
 
 class Paired(NamedTuple):

@@ -48,6 +48,15 @@ def test_hand_table_matches_keras() -> None:
     assert list(hand["parameters"]) == list(keras_table["parameters"])
 
 
+def test_the_model_takes_pixels_as_the_files_hold_them() -> None:
+    """Chapter 3: the division by 255 is the model's first layer, not the data pipeline's."""
+    model = build_model((32, 32, 3))
+    first = model.layers[0]
+    assert isinstance(first, keras.layers.Rescaling) and first.name == "rescale"
+    pixels = np.array([[[[0.0, 127.5, 255.0]]]], dtype="float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(first(pixels)), [[[[0, 0.5, 1]]]])
+
+
 def test_regularised_model_has_same_weights_count() -> None:
     plain = build_model((64, 64, 3))
     regular = build_regularised_model((64, 64, 3), dropout=0.3, seed=1)

@@ -211,6 +211,20 @@ def test_datasets_follow_the_split(clean_dir: Path) -> None:
     np.testing.assert_array_equal(first, second)  # evaluation order never changes
 
 
+def test_pipelines_are_disjoint_by_pixels_and_only_training_reshuffles(clean_dir: Path) -> None:
+    """What chapter 3 once asserted on the book's data: checked by content, as the leak is counted."""
+    frame = split.split_frame(clean_dir, seed=3, keys=fake_keys)
+    built = datasets.datasets_from_frame(frame, clean_dir, size=8, batch_size=5, seed=3)
+    keys = {name: leak.image_keys(getattr(built, name)) for name in split.SUBSETS}
+    for name in split.SUBSETS:
+        assert len(keys[name]) == len(set(keys[name])) == (frame["subset"] == name).sum()
+    assert not set(keys["train"]) & set(keys["val"])
+    assert not set(keys["train"]) & set(keys["test"]) and not set(keys["val"]) & set(keys["test"])
+    assert leak.image_keys(built.val) == keys["val"] and leak.image_keys(built.test) == keys["test"]
+    again = leak.image_keys(built.train)
+    assert sorted(again) == sorted(keys["train"]) and again != keys["train"]  # same, reordered
+
+
 # --------------------------------------------------------------------------- the leak
 
 

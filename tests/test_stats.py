@@ -97,3 +97,12 @@ def test_paired_interval_is_narrower_than_unpaired_when_models_agree() -> None:
     assert result.only_b == 0 and result.low > 0  # decisive on 2,000 images
     # each accuracy's own 95% half-width is about 1.4 points; the paired one is much smaller
     assert (result.high - result.low) / 2 < 0.01
+
+
+def test_four_times_the_images_about_halve_the_wilson_width_beyond_a_few_dozen() -> None:
+    """Chapter 3's sentence; not on a handful of images (issue 27: 9 test images gave 0.599)."""
+    for n in (40, 100, 1000):
+        for p in (0.5, 0.6, 0.9):
+            ratio = stats.wilson_half_width(p, 4 * n) / stats.wilson_half_width(p, n)
+            assert 0.45 < ratio < 0.55, (n, p, ratio)
+    assert stats.wilson_half_width(0.5, 36) / stats.wilson_half_width(0.5, 9) > 0.55
