@@ -139,3 +139,23 @@ def test_output_size_formulas() -> None:
     assert cnn.pool_output_size(6, window=3) == 2
     assert cnn.conv_parameters(3, 3, 16) == 448
     assert cnn.dense_parameters(256, 1) == 257
+
+
+def test_keras_3_warns_against_the_originals_input_shape_argument() -> None:
+    """Chapter 4 declares the input with keras.Input because of this warning."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keras.layers.Conv2D(16, (3, 3), activation="relu", input_shape=(256, 256, 3))
+    assert any("Input(shape)" in str(warning.message) for warning in caught)
+
+
+@pytest.mark.filterwarnings("ignore:The legend_text_spacing_offset:UserWarning")
+def test_visualkeras_alone_stops_on_keras_3_layers() -> None:
+    """Chapter 4 says visualkeras 0.2.0 reads the Keras 2 `output_shape`: when this test fails,
+    visualkeras has been fixed, and the chapter's sentence and helpers.model.layered_view can go."""
+    import visualkeras
+
+    with pytest.raises(AttributeError, match="output_shape"):
+        visualkeras.layered_view(build_model((32, 32, 3)))
