@@ -6,7 +6,8 @@ says, not the building machine:
 
 - **streams merged**: consecutive outputs of one stream (Keras prints one line per epoch,
   each a message of its own) become one output, so the page shows one box, not one per line;
-  a carriage return overwrites its line, as a terminal shows it;
+  a carriage return overwrites its line, as a terminal shows it; terminal colour codes (rich's
+  `model.summary()` puts them in its plain-text copy) are dropped;
 - **no stderr**: warnings and progress bars of libraries (tqdm's `\\r` bars, TensorFlow Lite's
   XNNPACK line) go to the chapter's log, not the reader's notebook (the site never showed them);
 - **no path of this machine**: the checkout's path becomes relative (`artifacts/full/...`), the
@@ -49,6 +50,7 @@ if importlib.util.find_spec("helpers") is None:
     )"""
 IMPORTS_HELPERS = re.compile(r"^\s*(import helpers\b|from helpers\b)", re.MULTILINE)
 BINARY_PREFIXES = ("image/", "application/pdf")
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def resolve_carriage_returns(text: str) -> str:
@@ -63,7 +65,7 @@ def _text(value: Any) -> str:
 
 
 def clean_outputs(outputs: list[dict]) -> list[dict]:
-    """Outputs without stderr, consecutive stream outputs merged, carriage returns resolved."""
+    """Outputs without stderr, streams merged, carriage returns resolved, colour codes dropped."""
     kept: list[dict] = []
     for output in outputs:
         if output.get("output_type") == "stream":
@@ -77,7 +79,9 @@ def clean_outputs(outputs: list[dict]) -> list[dict]:
         kept.append(output)
     for output in kept:
         if output.get("output_type") == "stream":
-            output["text"] = resolve_carriage_returns(output["text"])
+            output["text"] = ANSI_COLOUR.sub("", resolve_carriage_returns(output["text"]))
+        elif "text/plain" in output.get("data", {}):
+            output["data"]["text/plain"] = ANSI_COLOUR.sub("", _text(output["data"]["text/plain"]))
     return [output for output in kept if output.get("output_type") != "stream" or output["text"]]
 
 

@@ -35,6 +35,17 @@ def test_consecutive_streams_merge_and_carriage_returns_overwrite_their_line() -
     ]
 
 
+def test_terminal_colour_codes_are_dropped_from_streams_and_plain_text() -> None:
+    summary = {
+        "output_type": "display_data",
+        "data": {"text/html": "<pre><b>Model</b></pre>", "text/plain": ["\x1b[1mModel\x1b[0m\n"]},
+        "metadata": {},
+    }
+    cleaned = published.clean_outputs([stream("\x1b[32mok\x1b[0m\n"), summary])
+    assert cleaned[0]["text"] == "ok\n"
+    assert cleaned[1]["data"] == {"text/html": "<pre><b>Model</b></pre>", "text/plain": "Model\n"}
+
+
 def test_carriage_returns_and_backspaces_resolve_as_a_terminal_shows_them() -> None:
     assert published.resolve_carriage_returns("a\r\nb 1%\rb 99%\rb 100%\n") == "a\nb 100%\n"
     assert published.resolve_carriage_returns("abc\x08d\n") == "abd\n"
