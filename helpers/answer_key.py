@@ -25,11 +25,8 @@ from helpers.store import atomic_save
 
 TAG = "answer-key"  # the cell tag of a chapter's answer-key section
 # Seeds of the fresh faces, one per purpose, far from every download stream of any profile's seed
-FRESH_SEED_OFFSET = 6_000_000  # chapter 6: the fresh sample that checks the test set
-PERSONAL_SEED_OFFSET = 6_000_001  # chapter 6: "personal" faces of chosen valences
 APPENDIX_SEED_OFFSET = 9_000_000  # the appendix's one unseen face
 MOUTH_TEST_SEED_OFFSET = 6_500_000  # chapters 6 and 7: the same faces with the mouth changed
-FRESH_DRAW_SIZE = 256  # fresh faces are drawn this big, then resized to the model's input
 # what a correct cleaner does with each kind of junk the generator plants (chapter 1)
 EXPECTED_REASONS: dict[str, str] = {
     "svg": "unsupported format",
@@ -147,25 +144,6 @@ def open_key(profile: Profile, what: str) -> AnswerKey | None:
     return None
 
 
-# --- fresh faces for a model ------------------------------------------------------------------------
-
-
-def score_fresh_sample(
-    model, n: int, seed: int, draw_size: int = FRESH_DRAW_SIZE, batch_size: int = 32
-) -> pd.DataFrame:
-    """Draw n new faces and score them: label, true label, valence and the model's P(label 1)."""
-    from helpers import evaluate
-
-    sample = synthetic.sample_faces(n, seed, draw_size)
-    probability = evaluate.predict_arrays(model, sample.images, batch_size=batch_size)
-    return pd.DataFrame(
-        {
-            "label": sample.labels,
-            "true_label": sample.true_labels,
-            "valence": sample.valence,
-            **sample.variants(),
-            "probability": probability,
-        }
     )
 
 
@@ -217,7 +195,7 @@ def mouth_effects(probabilities: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def draw_personal_faces(
-    folder: Path, valences: Sequence[float], seed: int, size: int = FRESH_DRAW_SIZE
+    folder: Path, valences: Sequence[float], seed: int, size: int = 256
 ) -> list[Path]:
     """Draw one face per valence and save each as a PNG file (written atomically) in folder."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from scipy.stats import spearmanr
 from sklearn import metrics
 from sklearn.metrics import confusion_matrix
 from tqdm import tqdm, trange
@@ -339,15 +338,21 @@ def plot_gallery(
     ncols: int = 6,
     size: float = 1.9,
 ):
-    """A grid of images (0-255) with one caption each; returns the figure."""
+    """A grid of images (0-255) with one caption each; returns the figure.
+
+    Constrained layout keeps every caption in the space above its own image: with tight_layout
+    a two-line caption of the second row was drawn over the first row's images.
+    """
 
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     count = max(len(images), 1)
     ncols = min(ncols, count)
     nrows = -(-count // ncols)
+    lines = max((str(caption).count("\n") + 1 for caption in titles), default=1)
+    height = nrows * (size + 0.2 * lines) + 0.5  # room for each row's captions and the title
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols, size * nrows + 0.6), squeeze=False
+        nrows, ncols, figsize=(size * ncols, height), squeeze=False, layout="constrained"
     )
     for ax in axes.ravel():
         ax.axis("off")
@@ -357,16 +362,7 @@ def plot_gallery(
     if len(images) == 0:
         axes[0, 0].text(0.5, 0.5, "nothing to show", ha="center", va="center")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
-
-
-def probability_caption(y_true: int, prob: float, class_names: Sequence[str]) -> str:
-    """Caption for a gallery image: the class it is filed under and the model's P(positive class).
-
-    "labelled", not "true": the label is what the data set says, and some labels are wrong.
-    """
-    return f"labelled {class_names[int(y_true)]}\nP({class_names[POSITIVE_LABEL]}) = {prob:.2f}"
 
 
 # --- calibration -------------------------------------------------------------------------------
@@ -425,8 +421,8 @@ def plot_reliability_curves(
         shift = (offset - (len(tables) - 1) / 2) * 0.008  # side by side, so the bars do not hide
         ax.errorbar(
             used["mean predicted"] + shift, used["observed share"], marker="o", capsize=3,
-            yerr=[used["observed share"] - used["observed low"],
-                  used["observed high"] - used["observed share"]],
+            yerr=np.clip([used["observed share"] - used["observed low"],
+                          used["observed high"] - used["observed share"]], 0, None),  # rounding
             label=name,
         )  # fmt: skip
     ax.set(
@@ -451,42 +447,16 @@ def log_loss_per_image(y_true: np.ndarray, y_prob: np.ndarray, eps: float = 1e-7
 # --- fine-grained sentiment ------------------------------------------------------------------
 
 
-def band_names(class_names: Sequence[str]) -> list[str]:
-    """Four score bands from the class names, e.g. very happy, happy, sad, very sad."""
-    negative, positive = class_names[0], class_names[POSITIVE_LABEL]
-    return [f"very {negative}", f"somewhat {negative}", f"somewhat {positive}", f"very {positive}"]
-
-
-def score_bands(
-    y_prob: np.ndarray, class_names: Sequence[str], edges: Sequence[float] = BAND_EDGES
-) -> pd.Categorical:
-    """The band of each score: below 0.25 very <class 0>, ..., above 0.75 very <class 1>."""
-    names = band_names(class_names)
-    if len(edges) != len(names) - 1:
-        raise ValueError(f"need {len(names) - 1} band edges, got {len(edges)}")
-    codes = np.digitize(np.asarray(y_prob), edges, right=False)
-    return pd.Categorical.from_codes(codes, categories=names, ordered=True)
-
-
-def rank_correlation(scores: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    """Spearman's rank correlation (rho, p-value) between two sequences."""
-
-    scores, values = np.asarray(scores, dtype=float), np.asarray(values, dtype=float)
-    if scores.shape != values.shape or scores.ndim != 1 or len(scores) < 3:
-        raise ValueError("need two 1-D sequences of the same length, at least 3 long")
-    result = spearmanr(scores, values)
-    return float(result.statistic), float(result.pvalue)
-
-
 def plot_score_vs_valence(
     y_prob: np.ndarray, valence: np.ndarray, y_true: np.ndarray, class_names: Sequence[str]
 ):
     """Scatter of the model's score against each face's true valence, coloured by its label."""
 
     fig, ax = plt.subplots()
+    size = float(np.clip(3000 / max(len(y_prob), 1), 4, 14))  # smaller dots when there are many
     for label, name in enumerate(class_names):
         chosen = np.asarray(y_true) == label
-        ax.scatter(np.asarray(valence)[chosen], np.asarray(y_prob)[chosen], s=14, alpha=0.7,
+        ax.scatter(np.asarray(valence)[chosen], np.asarray(y_prob)[chosen], s=size, alpha=0.6,
                    label=f"labelled {name}")  # fmt: skip
     for edge in BAND_EDGES:
         ax.axhline(edge, ls=":", color="gray", lw=1)
@@ -496,7 +466,7 @@ def plot_score_vs_valence(
         ylabel=f"P({class_names[POSITIVE_LABEL]})",
         ylim=(-0.03, 1.03),
     )
-    ax.legend(loc="best")
+    ax.legend(loc="center right", framealpha=0.9)
     fig.tight_layout()
     return fig
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tiny_models import averaging_model
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
 from helpers import answer_key, images, synthetic
@@ -16,21 +15,6 @@ def test_scale_landmarks_uses_pixel_centres() -> None:
     assert scaled == {"mouth": (4.75, 40.5, 14.75, 80.5), "nose": (2.25, 12.5)}
 
 
-def test_score_fresh_sample_resizes_and_keeps_the_truth() -> None:
-    model = averaging_model()
-    fresh = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
-    assert list(fresh.columns) == [
-        "label",
-        "true_label",
-        "valence",
-        *synthetic.VARIANTS,
-        "probability",
-    ]
-    assert len(fresh) == 6
-    assert ((fresh["valence"] > 0) == (fresh["true_label"] == 0)).all()  # happy: valence > 0
-    assert fresh["probability"].between(0, 1).all()
-    again = answer_key.score_fresh_sample(model, 6, seed=123, draw_size=48)
-    assert fresh.equals(again)
 
 
 def test_draw_personal_faces_writes_readable_files(tmp_path) -> None:

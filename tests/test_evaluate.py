@@ -168,24 +168,6 @@ def test_reliability_puts_one_in_the_last_bin():
     assert probability_bins(np.array([0.1, 0.1000001, 0.0, 1.0]), 10).tolist() == [0, 1, 0, 9]
 
 
-def test_score_bands_use_class_names():
-    bands = evaluate.score_bands(np.array([0.1, 0.25, 0.6, 0.8]), ["happy", "sad"])
-    assert list(bands) == ["very happy", "somewhat happy", "somewhat sad", "very sad"]
-    assert list(bands.categories) == evaluate.band_names(["happy", "sad"])
-
-
-def test_rank_correlation_known_values():
-    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([10, 20, 30, 40]))
-    assert rho == pytest.approx(1.0)
-    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([4, 3, 2, 1]))
-    assert rho == pytest.approx(-1.0)
-    # one swapped pair of 4: rho = 1 - 6 * (1 + 1) / (4 * 15) = 0.8
-    rho, _ = evaluate.rank_correlation(np.array([1, 2, 3, 4]), np.array([1, 2, 4, 3]))
-    assert rho == pytest.approx(0.8)
-    with pytest.raises(ValueError, match="same length"):
-        evaluate.rank_correlation(np.arange(3), np.arange(4))
-
-
 def test_plots_have_titles_and_labels():
     import matplotlib
 
@@ -251,11 +233,6 @@ def test_read_reliability_names_overconfident_bins_only_beyond_their_interval():
     assert "cannot be told apart from calibrated" in evaluate.read_reliability(few, "sad")
     shy = reliability_table(np.ones(60, dtype=int), np.full(60, 0.7), 5)
     assert "underconfident" in evaluate.read_reliability(shy, "sad")
-
-
-def test_gallery_captions_say_labelled_not_true():
-    caption = evaluate.probability_caption(0, 0.93, ["cats", "dogs"])
-    assert caption.startswith("labelled cats") and "P(dogs) = 0.93" in caption
 
 
 def test_confusion_plot_puts_the_wrongly_labelled_twin_first():
@@ -347,3 +324,22 @@ def test_interval_and_reliability_figures_have_titles_and_labels():
     assert axis.get_title() and axis.get_xlabel() and axis.get_ylabel()
     assert len(axis.get_legend().get_texts()) == 3
     plt.close("all")
+
+
+def test_gallery_captions_stay_above_their_own_images():
+    """A second row's two-line captions must not be drawn over the first row's images."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    captions = [f"real face {i}\nsad, P(sad) = 0.{i}" for i in range(8)]
+    fig = evaluate.plot_gallery(np.zeros((8, 32, 32, 3)), captions, "Two rows", ncols=4, size=2.4)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = np.array(fig.axes).reshape(2, 4)
+    for column in range(4):
+        image_above = axes[0, column].get_window_extent(renderer)
+        caption_below = axes[1, column].title.get_window_extent(renderer)
+        assert caption_below.y1 <= image_above.y0  # display coordinates: y grows upwards
+    plt.close(fig)
