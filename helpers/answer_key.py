@@ -144,9 +144,6 @@ def open_key(profile: Profile, what: str) -> AnswerKey | None:
     return None
 
 
-    )
-
-
 # The four versions of every face in mouth_versions: (mouth's curve, teeth shown)
 MOUTH_VERSIONS: tuple[tuple[str, bool], ...] = (
     ("up", True), ("up", False), ("down", True), ("down", False)

@@ -146,7 +146,6 @@ class Profile:
     image_size: int  # side of the square model input, in pixels
     epochs: int
     batch_size: int
-    fresh_sample: int  # faces drawn from the generator for chapter 6's fresh-sample check
     fresh_faces: int = 100  # the shared fresh draw every comparison is judged on (helpers.fresh)
     seed: int = DEFAULT_SEED
     source: str = SYNTHETIC  # 'synthetic' or an absolute path (see resolve_source)
@@ -201,7 +200,6 @@ PROFILES: dict[str, Profile] = {
         image_size=128,
         epochs=20,
         batch_size=32,
-        fresh_sample=600,
         fresh_faces=2000,
     ),
     "smoke": Profile(
@@ -210,7 +208,6 @@ PROFILES: dict[str, Profile] = {
         image_size=64,
         epochs=2,
         batch_size=16,
-        fresh_sample=100,
     ),
 }
 

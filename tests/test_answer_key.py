@@ -15,8 +15,6 @@ def test_scale_landmarks_uses_pixel_centres() -> None:
     assert scaled == {"mouth": (4.75, 40.5, 14.75, 80.5), "nose": (2.25, 12.5)}
 
 
-
-
 def test_draw_personal_faces_writes_readable_files(tmp_path) -> None:
     paths = answer_key.draw_personal_faces(tmp_path / "faces", [0.8, -0.8], seed=5, size=40)
     assert [p.name for p in paths] == ["face_0_valence_+0.80.png", "face_1_valence_-0.80.png"]

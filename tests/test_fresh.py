@@ -16,7 +16,7 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> profiles.Profile:
     """A synthetic profile with a fresh draw of six 32-pixel faces, under tmp_path."""
     monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / "data" / name)
     monkeypatch.setattr(profiles, "artifacts_dir", lambda name: tmp_path / "artifacts" / name)
-    return profiles.Profile("tiny", 12, 32, 1, 8, 4, fresh_faces=6, seed=7)
+    return profiles.Profile("tiny", 12, 32, 1, 8, fresh_faces=6, seed=7)
 
 
 def test_the_draw_is_the_generators_faces_with_their_truth(tiny: profiles.Profile) -> None:

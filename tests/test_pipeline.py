@@ -17,7 +17,7 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> profiles.Profile:
     """A synthetic profile small enough to build every step in seconds, under tmp_path."""
     monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / "data" / name)
     monkeypatch.setattr(profiles, "artifacts_dir", lambda name: tmp_path / "artifacts" / name)
-    return profiles.Profile("tiny", FACES, 32, 1, 8, 4, seed=7)
+    return profiles.Profile("tiny", FACES, 32, 1, 8, seed=7)
 
 
 def times(folder: Path) -> dict[Path, int]:
@@ -37,7 +37,7 @@ def test_downloads_are_generated_once_and_again_for_new_settings(
     root = tiny.data.parent
     monkeypatch.undo()
     monkeypatch.setattr(profiles, "data_dir", lambda name: root / name)
-    reseeded = profiles.Profile("tiny", FACES, 32, 1, 8, 4, seed=8)
+    reseeded = profiles.Profile("tiny", FACES, 32, 1, 8, seed=8)
     pipeline.ensure_downloads(reseeded)
     assert store.read_stamp(folder)["seed"] == 8
     assert sorted(p.name for p in tiny.data.iterdir()) == ["downloads"]  # no staging left

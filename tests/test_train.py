@@ -39,7 +39,7 @@ def tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(profiles, "data_dir", lambda name: tmp_path / "data" / name)
     monkeypatch.setattr(profiles, "artifacts_dir", lambda name: tmp_path / "artifacts" / name)
     profile = profiles.Profile(
-        name="tiny", faces_per_class=6, image_size=SIDE, epochs=1, batch_size=4, fresh_sample=1
+        name="tiny", faces_per_class=6, image_size=SIDE, epochs=1, batch_size=4
     )
     clean_dir = profile.data / "clean"
     frame = make_tiny_split(clean_dir)
