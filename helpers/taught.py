@@ -317,16 +317,15 @@ def build_regularised_model(
 
 
 def f1_of(true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """F1 of label 1 along the last axis (0 where nothing is positive): works on many resamples at once.
+    """F1 of label 1 along the last axis (0 if nothing is positive), for many resamples at once.
 
     Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
     """
     tp = np.sum((true == 1) & (predicted == 1), axis=-1)
     fp = np.sum((true == 0) & (predicted == 1), axis=-1)
     fn = np.sum((true == 1) & (predicted == 0), axis=-1)
-    return np.divide(
-        2 * tp, 2 * tp + fp + fn, out=np.zeros(np.shape(tp)), where=(2 * tp + fp + fn) > 0
-    )
+    both = 2 * tp + fp + fn
+    return np.divide(2 * tp, both, out=np.zeros(np.shape(tp)), where=both > 0)
 
 
 def bootstrap_f1(
@@ -337,16 +336,14 @@ def bootstrap_f1(
     Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
     """
     rng = np.random.default_rng(seed)
-    index = rng.integers(
-        0, len(true), size=(resamples, len(true))
-    )  # one row per resampled test set
+    index = rng.integers(0, len(true), size=(resamples, len(true)))  # a row: one resampled set
     values = f1_of(true[index], predicted[index])
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 
 
 def probability_bins(probability: np.ndarray, bins: int = 10) -> np.ndarray:
-    """Each probability's bin: `bins` equal bins of [0, 1], right edges included (0.1 is in the first).
+    """Each probability's bin of `bins` equal bins of [0, 1], right edges included (0.1: first).
 
     Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
     """
@@ -355,7 +352,7 @@ def probability_bins(probability: np.ndarray, bins: int = 10) -> np.ndarray:
 
 
 def reliability_table(true: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    """Per bin: images, mean predicted P(label 1), observed share of label 1 and its Wilson interval.
+    """Per bin: images, mean P(label 1), observed share of label 1 and its Wilson interval.
 
     Defined in chapter 6 (notebooks/06_evaluation.md); edit it there.
     """
@@ -384,7 +381,7 @@ def reliability_table(true: np.ndarray, probability: np.ndarray, bins: int = 10)
 def expected_calibration_error(
     true: np.ndarray, probability: np.ndarray, bins: int = 10
 ) -> np.ndarray:
-    """ECE along the last axis: the bins' |mean predicted - observed share|, weighted by their images.
+    """ECE along the last axis: the bins' |mean predicted - observed share|, weighted by images.
 
     That is, over the bins, |sum of probabilities - number of label 1| / number of images; on 2-D
     arrays each row (a resample of the images) gets its own.
