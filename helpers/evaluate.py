@@ -365,6 +365,25 @@ def plot_gallery(
     return fig
 
 
+def plot_confusion_shares(tables: dict[str, pd.DataFrame]):
+    """Confusion matrices side by side, each row divided by its total (the diagonal: each recall).
+
+    `tables` maps a title to a confusion_table of counts (any number of classes).
+    """
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.8 * len(tables), 4.4), squeeze=False)
+    for ax, (title, counts) in zip(axes[0], tables.items(), strict=True):
+        shares = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).to_numpy(dtype=float)
+        names = [str(name).removeprefix("predicted ") for name in counts.columns]
+        sns.heatmap(
+            shares, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
+            xticklabels=names, yticklabels=names,
+        )  # fmt: skip
+        ax.set(title=f"{title}: share of each true class", xlabel="Predicted class",
+               ylabel="True class")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
 # --- calibration -------------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ drawn once per profile and kept in data/P/fresh/. The faces are drawn like the d
 photo's size and aspect, JPEG-compressed, squashed to the model's input) and handed over as
 pixels; each keeps the annotator's label, its true expression, its valence and its landmarks (the
 generator's boxes around mouth, brows and face, in the model's pixels).
+Chapter 13 has a draw of its own, of four expressions (`expressions`), drawn square at the model's
+input as it draws its training faces, with each face's surprise and anger beside its valence.
 """
 
 from __future__ import annotations
@@ -52,9 +54,23 @@ class FaceSet:
         return self.labels if self.true_labels is None else self.true_labels
 
 
-def write_fresh_faces(folder: Path, n: int, seed: int, size: int) -> None:
-    """Draw n fresh faces at size x size into folder (a staging folder): faces.npy and faces.csv."""
-    sample = synthetic.sample_faces(n, seed, size)
+def write_fresh_faces(
+    folder: Path, n: int, seed: int, size: int, expressions: tuple[str, ...] | None = None
+) -> None:
+    """Draw n fresh faces at size x size into folder (a staging folder): faces.npy and faces.csv.
+
+    expressions None: happy and sad faces drawn like the downloads (synthetic.sample_faces); else
+    faces of those EXPRESSIONS drawn square at size (sample_expression_faces, like_downloads off),
+    with their surprise and anger.
+    """
+    if expressions is None:
+        sample, more = synthetic.sample_faces(n, seed, size), {}
+    else:
+        sample = synthetic.sample_expression_faces(n, seed, size, expressions, like_downloads=False)
+        more = {
+            "surprise": [face.surprise for face in sample.expressions],
+            "anger": [face.anger for face in sample.expressions],
+        }
     folder.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(
         {
@@ -62,6 +78,7 @@ def write_fresh_faces(folder: Path, n: int, seed: int, size: int) -> None:
             "true_label": sample.true_labels,
             "valence": sample.valence,
             **sample.variants(),
+            **more,
         }
     )
     flat = [[v for name in MARK_NAMES for v in marks[name]] for marks in sample.landmarks]

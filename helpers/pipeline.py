@@ -230,11 +230,16 @@ def ensure_export(profile: Profile) -> Path:
 FRESH_SEED_OFFSET = 8_000_000  # the shared fresh draw's seed, far from every other stream
 
 
-def ensure_fresh(profile: Profile) -> Path:
-    """data/P/fresh/: profile.fresh_faces new faces at the model's input size (synthetic only)."""
+def ensure_fresh(profile: Profile, expressions: Sequence[str] | None = None) -> Path:
+    """data/P/fresh/: profile.fresh_faces new faces at the model's input size (synthetic only).
+
+    With `expressions` (chapter 13: some of synthetic.EXPRESSIONS), data/P/fresh-expressions/: as
+    many faces of those expressions, drawn as chapter 13 draws its own (see fresh.write_fresh_faces).
+    """
     if not profile.generated:
         raise ValueError(f"only the synthetic source can draw fresh faces, not {profile.source}")
     n, seed, size = profile.fresh_faces, profile.seed + FRESH_SEED_OFFSET, profile.image_size
+    names = None if expressions is None else tuple(expressions)
     stamp = {
         "step": "fresh",
         "version": fresh.FRESH_VERSION,
@@ -242,16 +247,26 @@ def ensure_fresh(profile: Profile) -> Path:
         "seed": seed,
         "size": size,
         "generator": synthetic.GENERATOR_VERSION,
+        **({} if names is None else {"expressions": list(names)}),
     }
+    folder = profile.data / ("fresh" if names is None else "fresh-expressions")
     return build_once(
-        profile.data / "fresh", stamp, lambda dest: fresh.write_fresh_faces(dest, n, seed, size)
+        folder, stamp, lambda dest: fresh.write_fresh_faces(dest, n, seed, size, names)
     )
 
 
-def comparison_set(profile: Profile) -> fresh.FaceSet:
-    """The images methods are compared on: the fresh draw, or (other sources) the test split."""
+def comparison_set(profile: Profile, expressions: Sequence[str] | None = None) -> fresh.FaceSet:
+    """The images methods are compared on: the fresh draw, or (other sources) the test split.
+
+    `expressions`: chapter 13's fresh draw of those expressions (see ensure_fresh).
+    """
     if profile.generated:
-        return fresh.read_fresh_faces(ensure_fresh(profile), profile.fresh_faces)
+        return fresh.read_fresh_faces(ensure_fresh(profile, expressions), profile.fresh_faces)
+    return split_test_set(profile)
+
+
+def split_test_set(profile: Profile) -> fresh.FaceSet:
+    """The split's test images, as chapter 6 scores them: what a reader's own photos can measure."""
     data = make_datasets(profile)
     batches = [(images.numpy(), labels.numpy()) for images, labels in data.test]
     images = np.concatenate([b[0] for b in batches])  # float32, as chapter 6 scores them

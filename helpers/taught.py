@@ -423,3 +423,54 @@ def grad_cam(model, images, layer_name=None, batch_size=64):
     peaks = cams.max(axis=(1, 2), keepdims=True)
     cams = np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)
     return cams, np.concatenate(probabilities)
+
+
+# --- chapter 12: notebooks/12_ensemble.md --------------------------------------------------------
+
+
+def member_probabilities(models: list[keras.Model], images: np.ndarray) -> np.ndarray:
+    """Each member's P(second class) for every image: one row per member.
+
+    Defined in chapter 12 (notebooks/12_ensemble.md); edit it there.
+    """
+    return np.stack(
+        [model.predict(images, batch_size=64, verbose=0).reshape(-1) for model in models]
+    )
+
+
+def ensemble_probability(member_probs: np.ndarray) -> np.ndarray:
+    """A deep ensemble's P(second class) for every image: the mean of its members' probabilities.
+
+    Defined in chapter 12 (notebooks/12_ensemble.md); edit it there.
+    """
+    return member_probs.mean(axis=0)
+
+
+def log_loss(true: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Mean binary cross-entropy along the last axis, probabilities clipped as Keras clips them.
+
+    Defined in chapter 12 (notebooks/12_ensemble.md); edit it there.
+    """
+    p = np.clip(prob, 1e-7, 1 - 1e-7)
+    return -np.mean(true * np.log(p) + (1 - true) * np.log(1 - p), axis=-1)
+
+
+def paired_bootstrap(
+    score,
+    true: np.ndarray,
+    prob_a: np.ndarray,
+    prob_b: np.ndarray,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """score(A) - score(B) on the same images, and its 95% paired bootstrap interval.
+
+    `score(true, prob)` scores each row of 2-D arrays (one resample of the images per row).
+
+    Defined in chapter 12 (notebooks/12_ensemble.md); edit it there.
+    """
+    true, prob_a, prob_b = np.asarray(true), np.asarray(prob_a), np.asarray(prob_b)
+    index = np.random.default_rng(seed).integers(0, len(true), size=(resamples, len(true)))
+    drawn = score(true[index], prob_a[index]) - score(true[index], prob_b[index])
+    low, high = np.percentile(drawn, [2.5, 97.5])
+    return float(score(true, prob_a) - score(true, prob_b)), float(low), float(high)

@@ -1,4 +1,5 @@
-"""helpers.evaluate and helpers.compare, and chapter 6's F1 and calibration (helpers.taught)."""
+"""helpers.evaluate and helpers.compare; chapter 6's F1 and calibration and chapter 12's ensemble and
+paired bootstrap (helpers.taught)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from tiny_models import averaging_model
 
 from helpers import compare, evaluate
 from helpers.taught import (
+    ensemble_probability,
     expected_calibration_error,
     f1_of,
+    log_loss,
+    member_probabilities,
+    paired_bootstrap,
     probability_bins,
     reliability_table,
     wilson,
@@ -275,49 +280,59 @@ def test_log_loss_per_image_matches_scikit_learn():
     assert np.isfinite(evaluate.log_loss_per_image([1, 0], [0.0, 1.0])).all()  # clipped
 
 
-def test_paired_bootstrap_scores_every_model_on_the_same_resamples():
+def test_log_loss_matches_scikit_learn_along_the_last_axis():
+    from sklearn.metrics import log_loss as sklearn_log_loss
+
+    assert log_loss(Y_TRUE, Y_PROB) == pytest.approx(sklearn_log_loss(Y_TRUE, Y_PROB))
+    rows = log_loss(np.stack([Y_TRUE, Y_TRUE]), np.stack([Y_PROB, 1 - Y_PROB]))
+    assert rows.shape == (2,) and rows[0] == pytest.approx(log_loss(Y_TRUE, Y_PROB))
+    assert np.isfinite(log_loss(np.array([1, 0]), np.array([0.0, 1.0])))  # clipped
+
+
+def test_paired_bootstrap_resamples_both_models_on_the_same_images():
     rng = np.random.default_rng(6)
-    y_true = rng.integers(0, 2, 80)
-    first = np.clip(0.4 * y_true + 0.6 * rng.random(80), 0, 1)
-    probs = np.stack([first, first, 1 - first])
-    scores = compare.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
-    assert set(scores) == set(compare.SCORES)
-    for values in scores.values():
-        assert values.shape == (300, 3)
-        assert np.array_equal(values[:, 0], values[:, 1])  # the same model, the same resamples
-    # a model's resampled scores centre on its score on all images
-    assert scores["accuracy"][:, 0].mean() == pytest.approx(
-        np.mean(evaluate.to_labels(first) == y_true), abs=0.02
+    y_true = rng.integers(0, 2, 400)
+    first = np.clip(0.4 * y_true + 0.6 * rng.random(400), 0, 1)
+    second = np.clip(first + rng.normal(0, 0.05, 400), 0, 1)  # much like the first
+    same = paired_bootstrap(log_loss, y_true, first, first, resamples=300, seed=2)
+    assert same == (0.0, 0.0, 0.0)  # a model against itself: no difference on any resample
+    difference, low, high = paired_bootstrap(log_loss, y_true, second, first, resamples=300, seed=2)
+    assert difference == pytest.approx(log_loss(y_true, second) - log_loss(y_true, first))
+    assert low <= difference <= high
+    assert paired_bootstrap(log_loss, y_true, second, first, resamples=300, seed=2) == (
+        difference, low, high)  # seeded  # fmt: skip
+    # unpaired (each model on its own resamples) the interval is far wider: pairing cancels what
+    # the two share, the images that are hard for both
+    index = np.random.default_rng(3).integers(0, 400, size=(2, 300, 400))
+    apart = log_loss(y_true[index[0]], second[index[0]]) - log_loss(
+        y_true[index[1]], first[index[1]]
     )
-    losses = evaluate.log_loss_per_image(y_true, first)
-    assert scores["log loss"][:, 0].mean() == pytest.approx(losses.mean(), abs=0.03)
-    again = compare.paired_bootstrap(y_true, probs, n_boot=300, seed=2, n_bins=5)
-    assert np.array_equal(again["ECE"], scores["ECE"])  # seeded
-    # each resample's ECE is the reliability table's on those images
-    index = np.random.default_rng(2).integers(0, 80, size=(300, 80))
-    resample = expected_calibration_error(y_true[index[7]], first[index[7]], bins=5)
-    assert scores["ECE"][7, 0] == pytest.approx(resample)
+    assert np.subtract(*np.percentile(apart, [97.5, 2.5])) > 3 * (high - low)
+    ece = paired_bootstrap(lambda t, p: expected_calibration_error(t, p, 5), y_true, second, first)
+    assert ece[0] == pytest.approx(
+        expected_calibration_error(y_true, second, 5) - expected_calibration_error(y_true, first, 5)
+    )
 
 
-def test_paired_bootstrap_refuses_mismatched_shapes():
-    with pytest.raises(ValueError, match="one row"):
-        compare.paired_bootstrap(Y_TRUE, np.zeros((2, 3)))
-
-
-def test_percentile_interval_is_the_middle_share():
-    low, high = compare.percentile_interval(np.arange(1001))
-    assert (low, high) == pytest.approx((25, 975))
+def test_the_ensemble_is_its_members_mean():
+    probs = np.array([[0.9, 0.2, 0.6], [0.7, 0.4, 0.3]])
+    assert np.allclose(ensemble_probability(probs), [0.8, 0.3, 0.45])
+    model = averaging_model()
+    images = np.random.default_rng(0).random((3, 24, 24, 3)).astype("float32") * 255
+    rows = member_probabilities([model, model], images)
+    assert rows.shape == (2, 3) and np.array_equal(rows[0], rows[1])
 
 
 def test_interval_and_reliability_figures_have_titles_and_labels():
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    table = pd.DataFrame({"accuracy": [0.8, 0.9], "accuracy low": [0.7, 0.8],
-                          "accuracy high": [0.9, 0.95]}, index=["a", "b"])  # fmt: skip
-    figure = compare.plot_interval_panels(table, ["accuracy"], "Scores", highlight="b")
-    assert len(figure.axes[0].lines) >= 2  # the highlighted row is drawn apart
+    index = pd.MultiIndex.from_product([["fresh", "test"], [42, 43]], names=["images", "minus"])
+    table = pd.DataFrame({"accuracy": [0.1, 0.0, 0.1, 0.2], "accuracy low": [0.0, -0.1, -0.2, 0.1],
+                          "accuracy high": [0.2, 0.1, 0.3, 0.3]}, index=index)  # fmt: skip
+    figure = compare.plot_differences(table, ["accuracy"], "Differences")
     assert figure.axes[0].get_xlabel() and figure.axes[0].get_title()
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["fresh", "test"]
     tables = {name: reliability_table(Y_TRUE, Y_PROB, bins=5) for name in ("a", "b")}
     figure = evaluate.plot_reliability_curves(tables, "sad")
     axis = figure.axes[0]

@@ -47,6 +47,21 @@ def test_drawn_once_then_read_back(tiny: profiles.Profile, monkeypatch: pytest.M
     assert (folder / fresh.IMAGES_FILE).stat().st_mtime_ns == before
 
 
+def test_chapter_13s_draw_of_expressions_is_its_own(tiny: profiles.Profile) -> None:
+    names = ("happy", "sad", "surprised", "angry")
+    faces = pipeline.comparison_set(tiny, expressions=names)
+    expected = synthetic.sample_expression_faces(
+        6, tiny.seed + pipeline.FRESH_SEED_OFFSET, 32, names, like_downloads=False
+    )
+    assert np.array_equal(faces.images, expected.images)
+    assert np.array_equal(faces.targets, expected.true_labels)
+    assert np.allclose(faces.table["anger"], [face.anger for face in expected.expressions])
+    assert np.allclose(faces.table["surprise"], [face.surprise for face in expected.expressions])
+    folder = pipeline.ensure_fresh(tiny, names)
+    assert folder != pipeline.ensure_fresh(tiny)  # the two-class draw is kept apart
+    assert "surprise" not in pipeline.comparison_set(tiny).table  # and unchanged
+
+
 def test_a_damaged_draw_is_refused_in_one_line(tiny: profiles.Profile) -> None:
     folder = pipeline.ensure_fresh(tiny)
     table = folder / fresh.TABLE_FILE
