@@ -378,8 +378,8 @@ def plot_confusion_shares(tables: dict[str, pd.DataFrame]):
             shares, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
             xticklabels=names, yticklabels=names,
         )  # fmt: skip
-        ax.set(title=f"{title}: share of each true class", xlabel="Predicted class",
-               ylabel="True class")  # fmt: skip
+        ax.set(title=title, xlabel="Predicted class", ylabel="True class")
+    fig.suptitle("Where each true class went (each row adds up to 1)")
     fig.tight_layout()
     return fig
 

@@ -358,3 +358,18 @@ def test_gallery_captions_stay_above_their_own_images():
         caption_below = axes[1, column].title.get_window_extent(renderer)
         assert caption_below.y1 <= image_above.y0  # display coordinates: y grows upwards
     plt.close(fig)
+
+
+def test_confusion_shares_are_drawn_per_row_for_any_number_of_classes():
+    import matplotlib.pyplot as plt
+
+    names = ["a", "b", "c"]
+    counts = evaluate.confusion_table(
+        np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), names
+    )
+    figure = evaluate.plot_confusion_shares({"some faces": counts, "others": counts})
+    left = figure.axes[0]
+    assert left.get_title() == "some faces" and left.get_xlabel() and left.get_ylabel()
+    assert [t.get_text() for t in left.get_xticklabels()] == names
+    assert [t.get_text() for t in left.texts][:3] == ["0.50", "0.50", "0.00"]  # row a: 1 of 2 each
+    plt.close("all")
