@@ -9,8 +9,8 @@ Per chapter (notebooks/NN_name.ipynb) and for the book:
   label lines (`(ch05-x)=`), directive fences and options (```` ```{figure} ````, `:name:`) and
   HTML comments are not prose;
 - **code**: visible code lines: the non-blank lines of code cells the page shows (not tagged
-  hide-cell, hide-input, remove-cell or remove-input, and not the parameter cells the runner
-  hides); answer-key cells count;
+  hide-cell, hide-input, remove-cell or remove-input, nor papermill's injected parameters);
+  the chapter's parameters cell and the answer-key cells count;
 - **asserts**: `assert` statements in all code cells (Python's own parser);
 - **prose fns**: functions in chapter code that return prose (see `prose_functions`);
 - **Markdown**: calls of `Markdown(...)` in code cells, sentences glued as Markdown.
@@ -38,7 +38,7 @@ PROSE_FUNCTIONS = 0
 MARKDOWN_GLUES = 0
 
 HIDDEN = {"hide-cell", "hide-input", "remove-cell", "remove-input"}
-PARAMETERS = {"parameters", "injected-parameters"}  # hidden on the page by the runner
+PARAMETERS = {"injected-parameters"}  # papermill's overrides, hidden on the page by the runner
 
 GLUE_ROLE = re.compile(r"\{glue(?::[\w-]+)?\}`[^`]*`")
 WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")

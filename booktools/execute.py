@@ -26,7 +26,7 @@ from helpers.store import atomic_write_text
 skip_slow_imports()  # before papermill imports nbformat
 
 RUN_KEY = "happy_or_sad_run"  # notebook metadata: which run executed this copy
-HIDDEN_TAGS = ("parameters", "injected-parameters")  # shown in the download, not on the page
+HIDDEN_TAGS = ("injected-parameters",)  # papermill's overrides: in the download, not on the page
 
 
 def first_line(source: str) -> str:
@@ -35,7 +35,10 @@ def first_line(source: str) -> str:
 
 
 def finish_copy(path: Path, run: dict[str, Any], final: Path | None = None) -> None:
-    """Hide the parameter cells on the page and record the run in the notebook's metadata.
+    """Hide papermill's injected parameters on the page and record the run in the metadata.
+
+    The chapter's own parameters cell stays on the page, so every name the visible code uses
+    is defined in visible code.
 
     papermill recorded the path it wrote to (the `failed/` copy); `final` is where the copy ends
     up once it has run to the end, which its metadata then names.

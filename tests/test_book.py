@@ -195,7 +195,7 @@ def test_chapters_run_two_at_a_time_and_record_their_run(tmp_path: Path, runs: P
     notebook = json.loads(executed.read_text(encoding="utf-8"))
     assert notebook["metadata"][execute.RUN_KEY]["run"] == profile.folder_name
     first, injected = notebook["cells"][0], notebook["cells"][1]
-    assert "remove-cell" in first["metadata"]["tags"], "the parameters cell is hidden on the page"
+    assert "remove-cell" not in first["metadata"]["tags"], "the parameters cell shows on the page"
     assert "injected-parameters" in injected["metadata"]["tags"]
     assert "remove-cell" in injected["metadata"]["tags"]
 
@@ -375,7 +375,7 @@ def test_nbval_outputs_become_an_executed_copy_like_the_runners(tmp_path: Path) 
     run = {"profile": "smoke", "source": "synthetic", "run": "smoke"}
     copy = nbval_copies.executed_copy(source, cells, run)
     first, second, third = copy.cells
-    assert "remove-cell" in first.metadata["tags"]  # the parameters cell, hidden on the page
+    assert "remove-cell" not in first.metadata.get("tags", [])  # the parameters cell shows
     assert second.outputs[0]["text"] == "hello\n" and second.execution_count == 2
     assert (
         third.outputs[0]["data"]["text/plain"] == "4" and third.outputs[0]["execution_count"] == 3

@@ -50,6 +50,7 @@ def test_visible_code_lines_asserts_and_markdown_glues_of_a_chapter() -> None:
     cells = cells_of(
         ("markdown", "# Title\n\nOne sentence here.", []),
         ("code", "PROFILE = None\nSOURCE = None", ["parameters"]),
+        ("code", "PROFILE = 'smoke'", ["injected-parameters"]),
         ("code", "import helpers\n\nx = 1\nassert x == 1, 'one'\n", []),
         ("code", "glue('a', Markdown(f'{x} is fine'), display=False)\nassert x", ["remove-cell"]),
         ("code", "def solution():\n    return 2\n", ["hide-cell"]),
@@ -60,8 +61,9 @@ def test_visible_code_lines_asserts_and_markdown_glues_of_a_chapter() -> None:
     )
     measures, names = budget.measure(cells)
     assert measures.words == 1 + 3  # Title; One sentence here
-    # 3 (import, x, assert) + 2 (answer key) + 3 (writefile) + 2 (bash) + 2 (shell and magic)
-    assert measures.code == 3 + 2 + 3 + 2 + 2
+    # 2 (the parameters cell shows; papermill's injected one does not) + 3 (import, x, assert)
+    # + 2 (answer key) + 3 (writefile) + 2 (bash) + 2 (shell and magic)
+    assert measures.code == 2 + 3 + 2 + 3 + 2 + 2
     assert measures.asserts == 4  # the hidden one counts; the bash cell's is not Python
     assert measures.markdown == 1 and measures.prose_fns == 0 and names == []
 
