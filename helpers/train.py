@@ -73,8 +73,13 @@ def run_config(
     dropout: float = 0.0,
     run_name: str = BASELINE,
     learning_rate: float = 1e-3,
+    seed: int | None = None,
 ) -> RunConfig:
-    """The settings of a run for a profile; the defaults are the baseline that ensure_model trains."""
+    """The settings of a run for a profile; the defaults are the baseline that ensure_model trains.
+
+    `seed` (None: the profile's) seeds the starting weights and the dropout and augmentation
+    layers; the batch order is the datasets' (built after seeding: `pipeline.make_datasets`).
+    """
     chosen = profile.epochs if epochs is None else int(epochs)
     if chosen < 1:
         raise ValueError(f"epochs must be at least 1, got {chosen}")
@@ -87,7 +92,7 @@ def run_config(
         input_shape=profile.input_shape,
         epochs=chosen,
         batch_size=profile.batch_size,
-        seed=profile.seed,
+        seed=profile.seed if seed is None else int(seed),
         augment=augment,
         dropout=float(dropout),
         learning_rate=float(learning_rate),
@@ -186,7 +191,8 @@ class EpochBar(keras.callbacks.Callback):
     def __init__(self, epochs: int, description: str) -> None:
         super().__init__()
 
-        self.bar = tqdm(total=epochs, desc=description, unit="epoch")
+        # disable=None: a bar on a terminal, none in a notebook (no progress residue in its outputs)
+        self.bar = tqdm(total=epochs, desc=description, unit="epoch", disable=None)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items() if "acc" in k})
@@ -374,6 +380,7 @@ def train_model(
     run_name: str = BASELINE,
     verbose: int = 0,
     learning_rate: float = 1e-3,
+    seed: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainingResult:
     """Train chapter 4's CNN on the datasets (the profile's split) and keep its best epoch and records.
@@ -388,6 +395,7 @@ def train_model(
         dropout=dropout,
         run_name=run_name,
         learning_rate=learning_rate,
+        seed=seed,
     )
     run = start_run(profile, config, datasets)
     own = training_callbacks(run.scratch_checkpoint, run.scratch_logs)
@@ -461,7 +469,8 @@ def plot_learning_curves(runs: dict[str, pd.DataFrame], best: dict[str, int] | N
     axes[0].set_ylim(0, 1.02)
     handles, labels = axes[1].get_legend_handles_labels()
     columns = min(len(labels), 4)
-    figure.suptitle("Learning curves (dotted line: epoch with the lowest validation loss)")
+    dotted = " (dotted line: epoch with the lowest validation loss)" if best else ""
+    figure.suptitle(f"Learning curves{dotted}")
     figure.tight_layout(rect=(0, 0.06 * ((len(labels) + columns - 1) // columns), 1, 1))
     # below the axes, where it cannot cover a curve
     figure.legend(

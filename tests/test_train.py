@@ -110,6 +110,38 @@ def test_new_model_is_the_chapter_four_model_with_the_same_start(tiny) -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_seed_sets_the_start_and_the_regularised_model_shares_it(tiny) -> None:
+    profile, _ = tiny
+    config = train.run_config(profile)
+    assert train.run_config(profile, seed=7).seed == 7 and config.seed == profile.seed
+    baseline = {layer.name: layer.get_weights() for layer in train.new_model(config).layers}
+    other = train.new_model(train.run_config(profile, seed=7)).get_weights()
+    assert not np.array_equal(other[0], baseline["conv1"][0])
+    regularised = train.new_model(train.run_config(profile, **train.AUGMENTED))
+    for layer in regularised.layers:  # chapter 5 compares runs from the same starting weights
+        for a, b in zip(layer.get_weights(), baseline.get(layer.name, []), strict=False):
+            np.testing.assert_array_equal(a, b)
+    assert {layer.name for layer in regularised.layers if layer.get_weights()} == {
+        name for name, weights in baseline.items() if weights
+    }
+
+
+def test_a_new_pipeline_built_after_seeding_repeats_the_batch_order(tiny) -> None:
+    profile, data = tiny
+    frame, clean_dir = data.frame, profile.data / "clean"
+
+    def order(pipeline) -> list[list[float]]:
+        return [np.asarray(images).mean(axis=(1, 2, 3)).round(3).tolist() for images, _ in pipeline]
+
+    keras.utils.set_random_seed(profile.seed)
+    first = datasets.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
+    epoch_1, epoch_2 = order(first.train), order(first.train)
+    keras.utils.set_random_seed(profile.seed)
+    again = datasets.datasets_from_frame(frame, clean_dir, SIDE, profile.batch_size, profile.seed)
+    assert order(again.train) == epoch_1  # a new pipeline starts at epoch 1's order
+    assert epoch_2 != epoch_1  # a used one has moved on: chapter 5's runs each build their own
+
+
 def test_bad_settings_are_refused(tiny) -> None:
     profile, _ = tiny
     with pytest.raises(ValueError, match="epochs"):
