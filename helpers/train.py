@@ -178,11 +178,15 @@ class ThroughputMeter(keras.callbacks.Callback):
             self._stopped = True
 
     def images_per_second(self) -> float:
-        """Training images per second, leaving out the first epoch (tracing, filling the cache)."""
+        """Training images per second in the median epoch, the first left out (tracing, caching).
+
+        The median, not the mean: an epoch slowed by a recompilation (Keras on JAX compiles its
+        step again in the second epoch) or by another program on a shared machine does not count.
+        """
         timed = self.seconds[1:] if len(self.seconds) > 1 else self.seconds
-        if not timed or sum(timed) <= 0:
+        if not timed or float(np.median(timed)) <= 0:
             return float("nan")
-        return self.images_per_epoch * len(timed) / sum(timed)
+        return self.images_per_epoch / float(np.median(timed))
 
 
 class EpochBar(keras.callbacks.Callback):
@@ -262,7 +266,7 @@ class TrainingResult:
     history: pd.DataFrame
     best_epoch: int  # 1-based, lowest validation loss
     seconds: float  # wall time of the whole run
-    images_per_second: float  # training throughput, first epoch left out
+    images_per_second: float  # training throughput in the median epoch, the first left out
     train_images: int
     folder: Path  # artifacts/<P>/<run>/: model.keras, best.keras, history.*, logs/
 

@@ -218,3 +218,13 @@ def test_extra_callbacks_and_learning_rate_reach_the_run(tiny) -> None:
     assert result.history["learning_rate"].iloc[0] == pytest.approx(0.01)
     stamp = json.loads((result.folder / ".stamp.json").read_text())
     assert stamp["config"]["learning_rate"] == 0.01  # a run at another rate is another run
+
+
+def test_throughput_is_the_median_epoch_after_the_first() -> None:
+    meter = train.ThroughputMeter(images_per_epoch=100)
+    meter.seconds = [30.0, 9.0, 2.0, 2.5, 2.0]  # tracing; a recompilation; three steady epochs
+    assert meter.images_per_second() == pytest.approx(100 / 2.25)
+    meter.seconds = [4.0]  # one epoch: all there is
+    assert meter.images_per_second() == pytest.approx(25.0)
+    meter.seconds = []
+    assert np.isnan(meter.images_per_second())
