@@ -134,3 +134,109 @@ def nested_subsets(labels: Sequence[int], sizes: Sequence[int], seed: int) -> di
         chosen = np.concatenate([orders[c][:k] for c, k in zip(classes, counts, strict=True)])
         found[int(size)] = np.sort(chosen)
     return found
+
+
+def block_table(model):
+    """The network's layers grouped by block: 0 is the stem, then each residual block, then the classifier."""
+    import keras
+    import pandas as pd
+
+    ends = block_ends(model)
+    layers = model.layers
+    first_separable = next(
+        i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.SeparableConv2D)
+    )
+    blocks = [
+        0 if i < first_separable else 1 + sum(i > end for end in ends) for i in range(len(layers))
+    ]
+    table = pd.DataFrame(
+        {
+            "block": [str(b) if b <= len(ends) else "classifier" for b in blocks],
+            "layer": [layer.name for layer in layers],
+            "output": [tuple(layer.output.shape[1:]) for layer in layers],
+            "weights": [layer.count_params() for layer in layers],
+        }
+    )
+    return table.groupby("block", sort=True).agg(
+        layers=("layer", "size"),
+        first=("layer", "first"),
+        last=("layer", "last"),
+        output=("output", "last"),
+        weights=("weights", "sum"),
+    )
+
+
+def show_inputs(
+    rgb: np.ndarray, fer_input: np.ndarray, labels: Sequence[int], class_names, count=4
+):
+    """A figure: a few images as the book's CNN sees them (top row) and as FER's network does."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, count, figsize=(2.25 * count, 4.8), squeeze=False)
+    picks = range(0, len(rgb), max(1, len(rgb) // count))
+    for column, index in enumerate(list(picks)[:count]):
+        axes[0, column].imshow(np.asarray(rgb[index]).astype(np.uint8))
+        axes[0, column].set_title(class_names[labels[index]], fontsize="small")
+        axes[1, column].imshow(fer_input[index, ..., 0], cmap="gray", vmin=-1, vmax=1)
+    for axis in axes.flat:
+        axis.set(xticks=[], yticks=[])
+    axes[0, 0].set_ylabel("the book's input")
+    axes[1, 0].set_ylabel("FER's input")
+    size = fer_input.shape[1]
+    figure.suptitle(f"Training images at {size} x {size}: as the CNN sees them and as FER's does")
+    return figure
+
+
+SCRATCH = "from scratch"  # the transfer chapter's method names, as its tables show them
+NO_TRAINING = "pretrained, no training"
+
+
+def plot_learning_curves(results):
+    """Small multiples of a learning curve: one panel per trained method.
+
+    `results` has a (method, training images) index and, for each set of images scored (the
+    test split, then the fresh draw), the columns accuracy, low and high. In each panel the
+    method's accuracy on the fresh draw is a line with its 95% band, on the test split points
+    with error bars; the CNN from scratch (grey) and the pretrained network with no training
+    (dashed) are drawn for reference.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    small, large = list(dict.fromkeys(results.columns.get_level_values(0)))
+    names = list(dict.fromkeys(results.index.get_level_values(0)))
+    methods = [m for m in names if m != NO_TRAINING]
+    figure, axes = plt.subplots(
+        1, len(methods), figsize=(4 * len(methods), 4), sharey=True, squeeze=False
+    )
+    for colour, (axis, method) in enumerate(zip(axes[0], methods, strict=True)):
+        part = results.loc[method]
+        n = part.index.to_numpy()
+        if method != SCRATCH:
+            base = results.loc[SCRATCH]
+            axis.plot(base.index, base[large, "accuracy"], color="grey", ls=":", marker=".")
+        if NO_TRAINING in names:
+            axis.axhline(results.loc[NO_TRAINING].iloc[0][large, "accuracy"], color="C4", ls="--")
+        axis.plot(n, part[large, "accuracy"], color=f"C{colour}", marker="o")
+        axis.fill_between(n, part[large, "low"], part[large, "high"], color=f"C{colour}", alpha=0.2)
+        below = part[small, "accuracy"] - part[small, "low"]
+        above = part[small, "high"] - part[small, "accuracy"]
+        axis.errorbar(n * 1.06, part[small, "accuracy"], yerr=[below, above], fmt="s",
+                      mfc="white", color=f"C{colour}", capsize=3)  # fmt: skip
+        axis.axhline(0.5, color="grey", lw=0.8)
+        axis.set_xscale("log")
+        axis.set_xticks(n, labels=[str(v) for v in n])
+        axis.xaxis.set_minor_locator(plt.NullLocator())
+        axis.set(title=method, xlabel="training images (log scale)", ylim=(0.3, 1.0))
+    axes[0, 0].set_ylabel("accuracy (95% interval)")
+    key = [
+        Line2D([], [], color="black", marker="o", label=f"the method on the {large} (band: 95%)"),
+        Line2D([], [], color="black", marker="s", mfc="white", ls="", label=f"on the {small}"),
+        Line2D([], [], color="grey", ls=":", marker=".", label=f"{SCRATCH}, {large}"),
+    ]
+    if NO_TRAINING in names:
+        key.append(Line2D([], [], color="C4", ls="--", label=f"{NO_TRAINING}, {large}"))
+    figure.legend(handles=key, loc="lower center", ncols=len(key), fontsize="small")
+    figure.suptitle("Learning curves, one method per panel")
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    return figure

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import pretrained
@@ -86,3 +87,38 @@ def test_nested_subsets_are_stratified_nested_and_seeded() -> None:
     assert np.bincount(np.array([0] + [1] * 99)[rare]).tolist() == [1, 4]
     with pytest.raises(ValueError, match="cannot hold"):
         pretrained.nested_subsets(labels, [1], seed=0)
+
+
+def test_block_table_groups_the_layers_into_stem_blocks_and_classifier() -> None:
+    model = pretrained.load_fer_model()
+    table = pretrained.block_table(model)
+    assert list(table.index) == ["0", "1", "2", "3", "4", "classifier"]
+    assert table["layers"].sum() == len(model.layers)
+    assert table["weights"].sum() == model.count_params()
+    assert table.loc["4", "output"] == (4, 4, 128)  # the features the transfer chapter borrows
+
+
+def learning_curve_results(with_untrained: bool) -> pd.DataFrame:
+    """A results table shaped as the transfer chapter's: two scored sets, three or four methods."""
+    keys = [(m, n) for m in (pretrained.SCRATCH, "head", "tuned") for n in (25, 50, 216)]
+    keys += [(pretrained.NO_TRAINING, 0)] if with_untrained else []
+    index = pd.MultiIndex.from_tuples(keys, names=["method", "training images"])
+    parts = {
+        name: pd.DataFrame({"accuracy": 0.7, "low": 0.6, "high": 0.8}, index=index)
+        for name in ("test split (46)", "2,000 fresh faces")
+    }
+    return pd.concat(parts, axis=1)
+
+
+@pytest.mark.parametrize("with_untrained", [True, False])
+def test_learning_curves_draw_one_panel_per_trained_method(with_untrained: bool) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = pretrained.plot_learning_curves(learning_curve_results(with_untrained))
+    try:
+        assert [axis.get_title() for axis in figure.axes] == [pretrained.SCRATCH, "head", "tuned"]
+        labels = [text.get_text() for text in figure.legends[0].get_texts()]
+        assert any(pretrained.NO_TRAINING in label for label in labels) == with_untrained
+        assert any("2,000 fresh faces" in label for label in labels)
+    finally:
+        plt.close(figure)

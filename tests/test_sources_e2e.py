@@ -5,9 +5,9 @@
   of the pipeline starts from the same raw folder, which chapter 1's manifest proves);
 - a FER-2013-format CSV, through the chapters that treat it differently from a folder: the
   importer (chapter 1), FER's official split beside the book's (3), the model card and
-  `classify` (5), and the transfer chapter's zero-shot row, there only for FER's emotion names
-  (11); the other chapters see a clean class folder like any other, which the folder run takes
-  through every chapter.
+  `classify` (5), and the transfer chapter's pretrained network used with no training on our
+  data, there only for FER's emotion names (11); the other chapters see a clean class folder
+  like any other, which the folder run takes through every chapter.
 
 Each run takes a minute or more, so they run only with BOOK_E2E=1
 (`make e2e`, part of `make test`). Each source is a run of its own (_build/runs/<run>/), so they
@@ -161,7 +161,7 @@ def test_folder_with_other_class_names_unequal_counts_and_an_awkward_path(tmp_pa
     with book_on(source) as chosen:
         check_whole_run(chosen, CLASSES)
         transfer = printed_by(book.run_folder(chosen) / "11_transfer.ipynb")
-        assert "zero-shot skipped" in transfer
+        assert "pretrained, no training: skipped" in transfer
         multiclass = printed_by(book.run_folder(chosen) / "13_multiclass.ipynb")
         assert (
             f"2 classes {list(CLASSES)}" in multiclass
@@ -208,7 +208,7 @@ def test_fer_format_csv(tmp_path: Path) -> None:
     with book_on(source, "--only", *FER_CHAPTERS, "--no-build") as chosen:
         check_whole_run(chosen, ("happy", "sad"), FER_CHAPTERS)
         transfer = printed_by(book.run_folder(chosen) / "11_transfer.ipynb")
-        assert "zero-shot: FER outputs ['happy', 'sad']" in transfer
+        assert "pretrained, no training: FER's outputs ['happy', 'sad']" in transfer
         assert "malformed rows: 12" in printed_by(book.run_folder(chosen) / "01_acquisition.ipynb")
         clean_dir = pipeline.clean_folder(chosen)
         some = sorted(clean_dir.glob("*/*.png"))[:3]
