@@ -183,7 +183,7 @@ def show_inputs(
     axes[0, 0].set_ylabel("the book's input")
     axes[1, 0].set_ylabel("FER's input")
     size = fer_input.shape[1]
-    figure.suptitle(f"Training images at {size} x {size}: as the CNN sees them and as FER's does")
+    figure.suptitle(f"Training images at {size} x {size}, as the CNN and as FER's network see them")
     return figure
 
 
