@@ -1,7 +1,8 @@
 """The smoke book end to end on sources a reader might bring, each with its site and classify.
 
-- a folder of two classes with other names, unequal counts and a path with a space and
-  non-ASCII characters; the same images as a folder of <class>.zip (chapter 1 only: the rest
+- a folder of two classes with other names, as small as the README allows (one class holds
+  exactly the minimum, MIN_PER_CLASS files, the other a few more: unequal counts), and a path
+  with a space and non-ASCII characters, through every chapter; the same images as a folder of <class>.zip (chapter 1 only: the rest
   of the pipeline starts from the same raw folder, which chapter 1's manifest proves);
 - a FER-2013-format CSV, through the chapters that treat it differently from a folder: the
   importer (chapter 1), FER's official split beside the book's (3), the model card and
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("BOOK_E2E") != "1", reason="end-to-end book runs: set BOOK_E2E=1 (make e2e)"
 )
 CLASSES = ("circles", "squares")
-COUNTS = (45, 70)
+COUNTS = (profiles.MIN_PER_CLASS, profiles.MIN_PER_CLASS + 4)  # the smallest folder accepted
 FOLDER_NAME = "Mes photos été"  # a space and non-ASCII letters, as a reader's folder may have
 
 
