@@ -89,3 +89,21 @@ def test_chapter_screenshots_are_not_blank(browser: object, server: str, pages: 
         assert browser.save_screenshot(str(shot)), f"no screenshot of {page.name}"
         pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
         assert pixels.std() > 5, f"{page.name} renders blank (screenshot {shot})"
+
+
+def test_code_and_printed_output_are_in_view(
+    browser: object, server: str, pages: list[Path]
+) -> None:
+    """No code cell or printed output hides the end of a line behind a horizontal scrollbar."""
+    hidden = []
+    for chapter in book.discover_chapters():
+        page = HTML / f"{chapter.toc_entry}.html"
+        open_page(browser, server, page)
+        hidden += browser.execute_script(
+            "return Array.from(document.querySelectorAll("
+            "'div.cell_input pre, div.cell_output .output.stream pre'))"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
+            ".map(p => arguments[0] + ': ' + p.textContent.split('\\n')[0].slice(0, 60))",
+            chapter.stem,
+        )
+    assert not hidden, "lines cut off at the page's edge:\n" + "\n".join(hidden)
