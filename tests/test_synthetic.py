@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from helpers import synthetic
+from helpers.paths import NOTEBOOKS
 from helpers.synthetic import (
     CLASS_NAMES,
     CSV_COLUMNS,
@@ -142,6 +144,20 @@ def test_every_background_photo_ships_and_decodes() -> None:
     photos = synthetic.background_photos()
     assert len(photos) == len(synthetic.BACKGROUND_PHOTOS) > 3
     assert all(p.ndim == 3 and p.shape[2] == 3 and min(p.shape[:2]) >= 160 for p in photos)
+
+
+def test_chapter_6_probes_are_never_a_background_of_the_generator() -> None:
+    """Chapter 6 probes with images the model never saw in any role: no background photo."""
+    source = (NOTEBOOKS / "06_evaluation.md").read_text(encoding="utf-8")
+    probes = set(re.findall(r'(?:shipped / |get_sample_data\()"([^"]+)"', source))
+    assert len(probes) >= 3, f"chapter 6's shipped probe files were not found: {probes}"
+    backgrounds = {Path(path).name for _, path in synthetic.BACKGROUND_PHOTOS}
+    assert not probes & backgrounds
+    assert "lfw_subset" in source  # its real faces come from LFW, which the generator never reads
+    generator = "".join(
+        p.read_text(encoding="utf-8") for p in Path(synthetic.__file__).parent.glob("*.py")
+    )
+    assert "lfw" not in generator.lower()
 
 
 @pytest.mark.parametrize("like_downloads", [True, False])
