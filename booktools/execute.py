@@ -112,6 +112,32 @@ LEFT_OUT = (
 )
 
 
+KERNEL_STARTS = 3  # attempts to start a chapter's kernel
+
+
+def kernel_never_started(error: BaseException) -> bool:
+    """Did the kernel die before answering, so that no cell ran (e.g. a port another kernel took)?"""
+    return isinstance(error, RuntimeError) and "before replying to kernel_info" in str(error)
+
+
+def run_papermill(*args: Any, **kwargs: Any) -> None:
+    """papermill.execute_notebook, started again when the kernel died before running a cell.
+
+    jupyter_client picks a kernel's ports, then the kernel binds them: a kernel starting at the
+    same moment in another process can take one in between ("Address already in use").
+    """
+    import papermill as pm
+
+    for attempt in range(1, KERNEL_STARTS + 1):
+        try:
+            pm.execute_notebook(*args, **kwargs)
+            return
+        except RuntimeError as error:
+            if attempt == KERNEL_STARTS or not kernel_never_started(error):
+                raise
+            time.sleep(attempt)
+
+
 def execute(
     notebook: Path, out: Path, profile_name: str, source: str, kernel: str, run: dict[str, Any]
 ) -> dict[str, Any]:
@@ -133,7 +159,7 @@ def execute(
         notebook_input = notebook
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
+        run_papermill(
             str(notebook_input),
             str(failed),
             parameters={"PROFILE": profile_name, "SOURCE": source},

@@ -488,3 +488,37 @@ def test_only_a_full_build_of_the_default_book_measures_the_machine(
     ):
         assert book.main([*argv, "--no-build"]) == 0
     assert measured == [("full", runs / "full" / "logs" / "quick.log")]
+
+
+def test_a_kernel_that_never_started_is_started_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port taken by another kernel starting at the same moment: try again; other errors stand."""
+    import papermill as pm
+
+    calls: list[str] = []
+
+    def flaky(*args: object, **kwargs: object) -> None:
+        calls.append("start")
+        if len(calls) < execute.KERNEL_STARTS:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(pm, "execute_notebook", flaky)
+    monkeypatch.setattr(execute.time, "sleep", lambda seconds: None)
+    execute.run_papermill("in.ipynb", "out.ipynb")
+    assert len(calls) == execute.KERNEL_STARTS
+
+    def dead(*args: object, **kwargs: object) -> None:
+        calls.append("start")
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    monkeypatch.setattr(pm, "execute_notebook", dead)
+    with pytest.raises(RuntimeError, match="kernel_info"):  # every start failed: the last error
+        execute.run_papermill("in.ipynb", "out.ipynb")
+    assert len(calls) == execute.KERNEL_STARTS
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(pm, "execute_notebook", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        execute.run_papermill("in.ipynb", "out.ipynb")
