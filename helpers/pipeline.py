@@ -36,7 +36,7 @@ import pandas as pd
 from helpers import clean, extract, fer, fresh, split, synthetic
 from helpers.images import NEAR_DUPLICATE_BITS
 from helpers.profiles import SYNTHETIC, Profile
-from helpers.store import build_once, files_digest, is_current
+from helpers.store import build_once, exclusive, files_digest, is_current
 
 if TYPE_CHECKING:
     from helpers.datasets import Datasets
@@ -195,7 +195,7 @@ def ensure_model(profile: Profile) -> Path:
     from helpers import train
 
     ensure_split(profile)
-    with train.training_lock(profile):  # one process trains; another waits, then reuses it
+    with exclusive(train.run_folder(profile, train.BASELINE)):  # one trains; others wait, reuse it
         if not model_is_current(profile):
             reason = "missing" if not model_path(profile).is_file() else "stale"
             print(f"the baseline model is {reason} for profile {profile.name!r}: training it now.")

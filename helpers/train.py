@@ -8,7 +8,6 @@ on the datasets it is given.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -16,7 +15,7 @@ import logging
 import shutil
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -418,23 +417,6 @@ def train_model(
         return finish_run(run, history)
     finally:
         shutil.rmtree(run.scratch, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def training_lock(profile: Profile) -> Iterator[None]:
-    """Let one process at a time train a profile's model (others wait, then reuse it)."""
-    profile.artifacts.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, at worst two processes train the same model
-        yield
-        return
-    with open(profile.artifacts / ".train.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_history(profile: Profile, run_name: str = BASELINE) -> pd.DataFrame:
