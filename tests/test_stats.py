@@ -79,14 +79,35 @@ def test_paired_difference_counts_only_the_disagreements() -> None:
 
     right_a = np.array([1] * 80 + [1] * 9 + [0] * 2 + [0] * 9, dtype=bool)
     right_b = np.array([1] * 80 + [0] * 9 + [1] * 2 + [0] * 9, dtype=bool)
-    result = paired_difference(right_a, right_b, seed=1)
+    result = paired_difference(right_a, right_b)
     assert (result.only_a, result.only_b) == (9, 2)
     assert result.difference == pytest.approx(0.07)
     assert result.low <= result.difference <= result.high
     assert result.p_value == pytest.approx(binomtest(9, 11).pvalue)
-    same = paired_difference(right_a, right_a)
-    assert same.difference == same.low == same.high == 0 and same.p_value == 1.0
-    assert paired_difference(right_a, right_b, seed=1) == result  # seeded: the same interval
+    same = paired_difference(right_a, right_a)  # no disagreement: no evidence either way
+    assert same.difference == 0 and same.p_value == 1.0
+    assert same.low == pytest.approx(-same.high) and same.high > 0
+
+
+def test_paired_interval_is_bonett_and_prices_adjusted_wald() -> None:
+    """By hand: 9 against 2 disagreements in 100 images, one of each kind added (n + 2 = 102)."""
+    right_a = np.array([1] * 80 + [1] * 9 + [0] * 2 + [0] * 9, dtype=bool)
+    right_b = np.array([1] * 80 + [0] * 9 + [1] * 2 + [0] * 9, dtype=bool)
+    a, b = 10 / 102, 3 / 102
+    half = 1.96 * np.sqrt((a + b - (a - b) ** 2) / 102)
+    result = paired_difference(right_a, right_b)
+    assert (result.low, result.high) == pytest.approx((a - b - half, a - b + half))
+
+
+def test_four_disagreements_against_none_are_no_certainty() -> None:
+    """4 against 0 in 46 images: McNemar's p is 0.125, and the interval reaches below zero too
+    (a bootstrap, which never draws a disagreement B wins, would put it all above zero)."""
+    right_a = np.array([1] * 4 + [1] * 38 + [0] * 4, dtype=bool)
+    right_b = np.array([0] * 4 + [1] * 38 + [0] * 4, dtype=bool)
+    result = paired_difference(right_a, right_b)
+    assert (result.only_a, result.only_b) == (4, 0)
+    assert result.p_value == pytest.approx(0.125)
+    assert result.low < 0 < result.difference < result.high
 
 
 def test_paired_interval_is_narrower_than_unpaired_when_models_agree() -> None:
