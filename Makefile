@@ -58,11 +58,10 @@ book: install ## execute the chapters (PROFILE, default full; ONLY, SOURCE) and 
 programs: ## the system programs the site tests need (Chromium, ChromeDriver)
 	@$(SYSTEM) provide test
 
-lint: install ## ruff, the .ipynb and helpers/taught.py in sync (make sync), the budgets (strict)
+lint: install budget ## ruff, the .ipynb and helpers/taught.py in sync (make sync), the budgets (strict)
 	$(PY) -m ruff check helpers booktools tests notebooks
 	$(PY) -m ruff format --check helpers booktools tests
 	$(PY) -m booktools.sync --check
-	@$(PY) -m booktools.budget --strict
 
 budget: install ## the book's budgets, failing when one is exceeded
 	$(PY) -m booktools.budget --strict
