@@ -160,6 +160,18 @@ def test_the_longest_chapters_start_first(tmp_path: Path, monkeypatch: pytest.Mo
     assert book.expected_seconds(chapters, profile) == {"01_a": 80.0, "02_b": 50.0}  # measured
 
 
+def test_a_short_chapter_that_a_long_one_waits_for_starts_first(tmp_path: Path) -> None:
+    """Chapters rank by their seconds plus the longest chain waiting for them, outputs included."""
+    waits = {"01_a": (), "02_b": ("01",), "03_c": ("01",), "04_d": ("03:baseline",)}
+    chapters = [
+        book.Chapter(stem[:2], tmp_path / f"{stem}.ipynb", after) for stem, after in waits.items()
+    ]
+    seconds = {"01_a": 10.0, "02_b": 60.0, "03_c": 20.0, "04_d": 70.0}
+    chains = book.chain_seconds(chapters, seconds)
+    assert chains == {"01_a": 100.0, "02_b": 60.0, "03_c": 90.0, "04_d": 70.0}
+    assert chains["03_c"] > chains["02_b"], "chapter 3 goes first: chapter 4 waits for it"
+
+
 def test_failing_cell_names_chapter_and_cell(tmp_path: Path, runs: Path) -> None:
     """A chapter that raises stops the run with one message naming the chapter and the cell."""
     source = write_notebook(
