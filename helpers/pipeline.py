@@ -28,17 +28,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from helpers import clean, extract, fer, fresh, split, synthetic
+from helpers.env import seed_everything
 from helpers.images import NEAR_DUPLICATE_BITS
 from helpers.profiles import SYNTHETIC, Profile
 from helpers.store import build_once, exclusive, files_digest, is_current
 
 if TYPE_CHECKING:
+    import keras
+
+    from helpers import train
     from helpers.datasets import Datasets
 
 RAW_VERSION = 1  # bump when copying, extracting or importing changes
@@ -199,8 +203,49 @@ def ensure_model(profile: Profile) -> Path:
         if not model_is_current(profile):
             reason = "missing" if not model_path(profile).is_file() else "stale"
             print(f"the baseline model is {reason} for profile {profile.name!r}: training it now.")
-            train.train_model(profile, datasets=make_datasets(profile))
+            retrain(profile, train.BASELINE)
     return model_path(profile)
+
+
+def retrain(
+    profile: Profile,
+    run_name: str,
+    seed: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    **settings: Any,
+) -> train.TrainingResult:
+    """Train chapter 5's CNN from `seed` (None: the profile's) on a pipeline built after seeding.
+
+    The same seed gives the baseline's starting weights and batch order, so two runs differ only
+    in `settings` (train.run_config's: epochs, augment, dropout, learning_rate) and `callbacks`.
+    """
+    from helpers import train
+
+    seed_everything(profile.seed if seed is None else seed)  # the batch order of the next pipeline
+    data = make_datasets(profile)
+    return train.train_model(
+        profile, datasets=data, run_name=run_name, seed=seed, callbacks=callbacks, **settings
+    )
+
+
+def ensure_run(
+    profile: Profile, run_name: str, seed: int | None = None, **settings: Any
+) -> train.TrainingResult:
+    """artifacts/P/<run_name>/: retrain's run, trained first if missing or stale, then read back.
+
+    One process trains it while others wait and reuse it: chapter 5's second seed of the baseline
+    is chapter 12's second ensemble member.
+    """
+    from helpers import train
+
+    config = train.run_config(profile, run_name=run_name, seed=seed, **settings)
+    folder = train.run_folder(profile, run_name)
+    ensure_split(profile)
+    with exclusive(folder):
+        stamp = train.run_stamp(profile, config)
+        if (folder / train.MODEL_FILE).is_file() and is_current(folder, stamp):
+            return train.load_result(profile, run_name)
+        return retrain(profile, run_name, seed=seed, **settings)
 
 
 def export_folder(profile: Profile) -> Path:

@@ -492,6 +492,23 @@ def h5_save_warnings(path: Path) -> list[str]:
     return messages
 
 
+def load_result(profile: Profile, run_name: str = BASELINE) -> TrainingResult:
+    """A finished run read back from artifacts/<P>/<run>/: its model, history and records."""
+    folder = run_folder(profile, run_name)
+    summary = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+    settings = {**summary["config"], "input_shape": tuple(summary["config"]["input_shape"])}
+    return TrainingResult(
+        config=RunConfig(**settings),
+        model=keras.saving.load_model(folder / MODEL_FILE),
+        history=load_history(profile, run_name),
+        best_epoch=int(summary["best_epoch"]),
+        seconds=float(summary["seconds"]),
+        images_per_second=float(summary["images_per_second"]),
+        train_images=int(summary["train_images"]),
+        folder=folder,
+    )
+
+
 def load_stamp(profile: Profile, run_name: str = BASELINE) -> dict[str, Any]:
     """The stamp of a finished run: its settings and the digest of the split.csv it trained on."""
     stamp = read_stamp(run_folder(profile, run_name))

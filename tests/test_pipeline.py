@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import helpers  # noqa: F401  (quietens TensorFlow before Keras is imported)
@@ -78,6 +80,25 @@ def test_the_model_is_trained_once_and_reused_like_chapter_fives(tiny: profiles.
     stamp = train.load_stamp(tiny)
     assert stamp["config"] == train.run_config(tiny).as_dict()
     assert stamp["split_sha256"] == train.split_digest(tiny)
+
+
+def test_a_kept_run_is_trained_once_read_back_whole_and_retrained_when_its_settings_change(
+    tiny: profiles.Profile,
+) -> None:
+    """Chapter 5's second seed is chapter 12's second member: trained once, the same when read back."""
+    trained = pipeline.ensure_run(tiny, "seed_9", seed=9)
+    model = trained.model_path
+    before = model.stat().st_mtime_ns
+    again = pipeline.ensure_run(tiny, "seed_9", seed=9)
+    assert model.stat().st_mtime_ns == before, "a current run is read back, not trained again"
+    assert again.config == trained.config and again.best_epoch == trained.best_epoch
+    pd.testing.assert_frame_equal(again.history, trained.history, check_dtype=False)
+    for a, b in zip(again.model.get_weights(), trained.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    alike = pipeline.retrain(tiny, "seed_9_again", seed=9)  # the same seed, the same run
+    np.testing.assert_array_equal(alike.history["loss"], trained.history["loss"])
+    other = pipeline.ensure_run(tiny, "seed_9", seed=9, learning_rate=1e-2)
+    assert model.stat().st_mtime_ns != before and other.config.learning_rate == 1e-2
 
 
 def test_datasets_follow_the_written_split(tiny: profiles.Profile) -> None:
