@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import json
 import logging
 import shutil
@@ -32,7 +33,13 @@ from helpers.env import seed_everything
 from helpers.profiles import Profile
 from helpers.split import SPLIT_FILE
 from helpers.store import STAMP_FILE, atomic_write_text, publish, read_stamp, staging_dir
-from helpers.taught import build_model, build_regularised_model, compile_model, training_callbacks
+from helpers.taught import (
+    augmentation_layers,
+    build_model,
+    build_regularised_model,
+    compile_model,
+    training_callbacks,
+)
 
 if TYPE_CHECKING:
     from helpers.datasets import Datasets
@@ -144,9 +151,29 @@ def model_card(run: Run, best_epoch: int, images_per_second: float) -> dict[str,
     }
 
 
+TRAINING_CODE = (
+    build_model,
+    build_regularised_model,
+    augmentation_layers,
+    compile_model,
+    training_callbacks,
+)  # the taught functions a run's result depends on (chapters 4 and 5)
+
+
+def training_code_digest() -> str:
+    """SHA-256 of the taught training code: a run kept before it was edited is stale."""
+    source = "\n".join(inspect.getsource(function) for function in TRAINING_CODE)
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
 def run_stamp(profile: Profile, config: RunConfig) -> dict[str, Any]:
-    """What a run's folder was made from: its settings and the split.csv it trained on."""
-    return {"step": "model", "config": config.as_dict(), "split_sha256": split_digest(profile)}
+    """What a run's folder was made from: its settings, the training code and the split.csv."""
+    return {
+        "step": "model",
+        "config": config.as_dict(),
+        "code_sha256": training_code_digest(),
+        "split_sha256": split_digest(profile),
+    }
 
 
 # --- callbacks ---------------------------------------------------------------------------------

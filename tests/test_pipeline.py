@@ -101,6 +101,18 @@ def test_a_kept_run_is_trained_once_read_back_whole_and_retrained_when_its_setti
     assert model.stat().st_mtime_ns != before and other.config.learning_rate == 1e-2
 
 
+def test_a_kept_run_is_stale_once_the_training_code_changes(
+    tiny: profiles.Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing chapter 4's model (then `make sync`) must not leave an old run to be reused."""
+    model = pipeline.ensure_run(tiny, "seed_9", seed=9).model_path
+    before = model.stat().st_mtime_ns
+    monkeypatch.setattr(train, "training_code_digest", lambda: "edited")
+    pipeline.ensure_run(tiny, "seed_9", seed=9)
+    assert model.stat().st_mtime_ns != before, "trained again after the code changed"
+    assert train.load_stamp(tiny, "seed_9")["code_sha256"] == "edited"
+
+
 def test_datasets_follow_the_written_split(tiny: profiles.Profile) -> None:
     data = pipeline.make_datasets(tiny)
     frame = pipeline.ensure_split(tiny)
