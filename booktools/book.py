@@ -208,12 +208,7 @@ def ready(
     in this run (`published` holds those tokens).
     """
     numbers = {c.number for c in selected}
-    waits = (
-        chapter.after
-        if chapter.after is not None
-        else [c.number for c in selected if c.number < chapter.number]
-    )
-    for item in waits:
+    for item in waits_of(chapter, selected):
         number = item.split(":")[0]
         if number in numbers and number not in finished and item not in published:
             return False
@@ -250,10 +245,15 @@ def expected_seconds(chapters: list[Chapter], profile: Profile) -> dict[str, flo
 
 
 def waits_of(chapter: Chapter, chapters: list[Chapter]) -> tuple[str, ...]:
-    """The numbers of the chapters this one waits for: its `after`, else every earlier one."""
+    """What a chapter waits for: its `after` ("NN", "NN:output"), else every earlier chapter."""
     if chapter.after is not None:
-        return chapter.waits_for
+        return chapter.after
     return tuple(c.number for c in chapters if c.number < chapter.number)
+
+
+def waited_numbers(chapter: Chapter, chapters: list[Chapter]) -> set[str]:
+    """The numbers of the chapters this one waits for (to finish or for an output)."""
+    return {item.split(":")[0] for item in waits_of(chapter, chapters)}
 
 
 def chain_seconds(chapters: list[Chapter], seconds: dict[str, float]) -> dict[str, float]:
@@ -269,7 +269,7 @@ def chain_seconds(chapters: list[Chapter], seconds: dict[str, float]) -> dict[st
             waiting = [
                 c
                 for c in chapters
-                if chapter.number in waits_of(c, chapters) and c.stem not in seen
+                if chapter.number in waited_numbers(c, chapters) and c.stem not in seen
             ]
             later = max((chain(c, seen | {c.stem}) for c in waiting), default=0.0)
             chains[chapter.stem] = seconds[chapter.stem] + later
@@ -321,7 +321,7 @@ def execute_chapters(
     published: set[str] = set()
     timings: dict[str, float] = {}
     longest_first = chain_seconds(chapters, expected_seconds(chapters, profile))
-    waited_for = {number for chapter in chapters for number in waits_of(chapter, chapters)}
+    waited_for = set().union(*(waited_numbers(chapter, chapters) for chapter in chapters))
     tty = sys.stdout.isatty()
     try:
         while pending or running:

@@ -184,14 +184,21 @@ def model_path(profile: Profile) -> Path:
     return profile.baseline_model
 
 
-def model_is_current(profile: Profile) -> bool:
-    """True when the baseline was trained with today's settings on today's split.csv."""
+def run_is_current(profile: Profile, config: train.RunConfig) -> bool:
+    """True when the run's model was trained with these settings and today's code and split.csv."""
     from helpers import train
 
-    folder = train.run_folder(profile, train.BASELINE)
-    return model_path(profile).is_file() and is_current(
-        folder, train.run_stamp(profile, train.run_config(profile))
+    folder = train.run_folder(profile, config.run_name)
+    return (folder / train.MODEL_FILE).is_file() and is_current(
+        folder, train.run_stamp(profile, config)
     )
+
+
+def model_is_current(profile: Profile) -> bool:
+    """True when the baseline was trained with today's settings, code and split.csv."""
+    from helpers import train
+
+    return run_is_current(profile, train.run_config(profile))
 
 
 def ensure_model(profile: Profile) -> Path:
@@ -239,11 +246,9 @@ def ensure_run(
     from helpers import train
 
     config = train.run_config(profile, run_name=run_name, seed=seed, **settings)
-    folder = train.run_folder(profile, run_name)
     ensure_split(profile)
-    with exclusive(folder):
-        stamp = train.run_stamp(profile, config)
-        if (folder / train.MODEL_FILE).is_file() and is_current(folder, stamp):
+    with exclusive(train.run_folder(profile, run_name)):
+        if run_is_current(profile, config):
             return train.load_result(profile, run_name)
         return retrain(profile, run_name, seed=seed, **settings)
 
