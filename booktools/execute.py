@@ -167,6 +167,9 @@ def execute(
             cwd=str(notebook.parent),
             progress_bar=False,
             log_output=False,
+            # the last cell has run and every file the chapter writes is in place: a graceful
+            # shutdown only waits, about 3 s a chapter, for the kernel to wind down its threads
+            shutdown_kernel="immediate",
         )
     except pm.PapermillExecutionError as error:
         return {

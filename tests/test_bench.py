@@ -501,3 +501,38 @@ def test_clean_scale_children_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (
         clean_scale.near_pairs_child(key_file, "all pairs")["pairs_sha256"] == found["pairs_sha256"]
     )
+
+
+def test_the_quick_measurement_reads_every_figure_from_its_two_children(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from booktools.bench import quick
+    from booktools.bench.core import ChildRun
+    from helpers.profiles import get_profile
+
+    children = {  # what each process returns; the parent loads no Keras to count the FLOPs
+        None: {"onednn": True, "tensorflow": "9.9", "images": {"pipeline": 100, "memory": 96},
+               "train_seconds": {"pipeline": [2.0, 1.0], "memory": [0.8, 0.9]},
+               "predict_seconds": [0.5, 0.4, 0.6], "peaks_gflops": {"numpy": 50.0, "tf": 80.0},
+               "training_flops": 4e8},
+        "0": {"onednn": False, "tensorflow": "9.9", "images": {"memory": 96},
+              "train_seconds": {"memory": [2.4, 3.0]}, "predict_seconds": [1.6, 2.0, 1.7],
+              "peaks_gflops": {}, "training_flops": None},
+    }  # fmt: skip
+
+    def child(target, env=None, **kwargs):
+        assert kwargs["peak"] == (env["TF_ENABLE_ONEDNN_OPTS"] is None)
+        return ChildRun(children[env["TF_ENABLE_ONEDNN_OPTS"]], 1.0, 1.0)
+
+    monkeypatch.setattr(quick, "run_in_child", child)
+    result = quick.bench_quick(get_profile("full"), argparse.Namespace(rounds=2))
+    assert result["train_pipeline_images_per_second"] == 100.0  # the fastest round
+    assert result["train_memory_images_per_second"] == 120.0
+    assert result["training_gflop"] == 0.4 and result["peak_gflops"] == 80.0
+    assert result["bound_images_per_second"] == 200.0  # 80 GFLOP/s over 0.4 GFLOP per image
+    assert result["pipeline_of_bound"] == 0.5
+    assert result["onednn_train_ratio"] == 3.0  # 120 against 96 / 2.4 = 40 images/s
+    assert result["onednn_predict_ratio"] == 4.0  # 96 / 0.4 against 96 / 1.6
+    assert capsys.readouterr().out.startswith("training 100 images/s (0.83 of the in-memory")
