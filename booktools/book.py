@@ -33,7 +33,7 @@ from booktools.chapters import (
     discover_chapters,
     select,
 )
-from booktools.machine import machine_description
+from booktools.machine import machine_description, memory_bytes
 from helpers.env import out_of_memory
 from helpers.paths import BUILD, ROOT, ensure_dir, shown
 from helpers.profiles import (
@@ -78,9 +78,23 @@ def run_identity(profile: Profile) -> dict[str, str]:
     return {"profile": profile.name, "source": profile.source, "run": profile.folder_name}
 
 
+CHAPTER_GIB = 3  # memory a chapter's kernel may take at its peak (the full profile: about 2.5)
+SPARE_GIB = 2  # left to the system and the runner
+
+
 def default_jobs() -> int:
-    """Chapters at a time: two where there are two cores (kernels start and import in parallel)."""
-    return 2 if (os.cpu_count() or 1) >= 2 else 1
+    """Chapters at a time: one more than the cores, as memory allows; one on a single core.
+
+    A chapter leaves a core idle while its kernel starts, imports and runs plain Python, so one
+    chapter more than the cores fills those gaps; each needs CHAPTER_GIB, and never fewer than
+    two run where there are two cores.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    total = memory_bytes("total")
+    fits = (total / 2**30 - SPARE_GIB) // CHAPTER_GIB if total else 2
+    return int(max(2, min(cores + 1, fits)))
 
 
 def chapter_environment(profile: Profile) -> dict[str, str]:

@@ -534,3 +534,15 @@ def test_a_kernel_that_never_started_is_started_again(monkeypatch: pytest.Monkey
     monkeypatch.setattr(pm, "execute_notebook", broken)
     with pytest.raises(RuntimeError, match="something else"):
         execute.run_papermill("in.ipynb", "out.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("cores", "gib", "jobs"),
+    [(1, 64, 1), (2, 24, 3), (2, 8, 2), (2, 4, 2), (4, 16, 4), (8, 64, 9), (2, None, 2)],
+)
+def test_chapters_at_a_time_are_one_more_than_the_cores_as_memory_allows(
+    monkeypatch: pytest.MonkeyPatch, cores: int, gib: int | None, jobs: int
+) -> None:
+    monkeypatch.setattr(book.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(book, "memory_bytes", lambda kind="total": gib and gib * 2**30)
+    assert book.default_jobs() == jobs
