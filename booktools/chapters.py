@@ -14,12 +14,17 @@ from pathlib import Path
 
 from booktools import claims
 from helpers.paths import NOTEBOOKS, ROOT
+from helpers.store import STAMP_FILE
 
 CHAPTER_PATTERN = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 TOC = ROOT / "_toc.yml"
 META_KEY = "happy_or_sad"  # a chapter's own metadata: {"after": ["01", "05:baseline"], ...}
 # "NN:<output>": start once chapter NN has published that output, without waiting for its end
-OUTPUTS = {"baseline": lambda profile: profile.baseline_model}
+# (the file whose writing publishes it: the baseline's model, the clean folder's stamp)
+OUTPUTS = {
+    "baseline": lambda profile: profile.baseline_model,
+    "clean": lambda profile: profile.clean_folder / STAMP_FILE,
+}
 
 
 class BookError(RuntimeError):

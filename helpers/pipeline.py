@@ -121,7 +121,7 @@ def ensure_clean(profile: Profile) -> Path:
 
 def clean_folder(profile: Profile) -> Path:
     """data/P/clean/: the folder split.csv's paths are relative to."""
-    return profile.data / "clean"
+    return profile.clean_folder
 
 
 def ensure_split(

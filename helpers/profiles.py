@@ -175,6 +175,11 @@ class Profile:
         return artifacts_dir(self.folder_name)
 
     @property
+    def clean_folder(self) -> Path:
+        """data/<P>/clean/: chapter 1's clean images and manifest, which the later chapters read."""
+        return self.data / "clean"
+
+    @property
     def split_folder(self) -> Path:
         """data/<P>/split/: chapter 3's split.csv and its stamp."""
         return self.data / "split"

@@ -141,8 +141,22 @@ def test_an_unknown_output_is_refused(tmp_path: Path) -> None:
     write_notebook(tmp_path / "01_a.ipynb", ["PROFILE = None"], after=[])
     write_notebook(tmp_path / "02_b.ipynb", ["PROFILE = None"], after=["01:weights"])
     toc = write_toc(tmp_path / "_toc.yml", ["book/chapters/01_a", "book/chapters/02_b"])
-    with pytest.raises(book.BookError, match="an output other than baseline"):
+    with pytest.raises(book.BookError, match="an output other than baseline, clean"):
         book.check_chapters(book.discover_chapters(tmp_path), toc)
+
+
+def test_the_clean_images_are_published_by_the_stamp_the_runner_watches(tmp_path: Path) -> None:
+    from helpers import pipeline, store
+
+    profile = get_profile("smoke")
+    assert pipeline.clean_folder(profile) == profile.clean_folder  # where chapter 1 cleans
+    watched = book.OUTPUTS["clean"](profile)
+    assert watched.parent == profile.clean_folder
+    folder = tmp_path / profile.clean_folder.name  # build_once writes that stamp, then publishes
+    store.build_once(
+        folder, {"step": "clean"}, lambda staging: (staging / "a.png").write_bytes(b"")
+    )
+    assert (folder / watched.name).is_file() and (folder / "a.png").is_file()
 
 
 def test_the_longest_chapters_start_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
