@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -522,12 +524,27 @@ def test_the_quick_measurement_reads_every_figure_from_its_two_children(
               "peaks_gflops": {}, "training_flops": None},
     }  # fmt: skip
 
-    def child(target, env=None, **kwargs):
-        assert kwargs["peak"] == (env["TF_ENABLE_ONEDNN_OPTS"] is None)
-        return ChildRun(children[env["TF_ENABLE_ONEDNN_OPTS"]], 1.0, 1.0)
+    measured_beside = []  # at each child's measurement: the go files given so far
 
-    monkeypatch.setattr(quick, "run_in_child", child)
+    class Child:  # ready at once; it times its work when finish() is called
+        def __init__(self, target, env=None, **kwargs):
+            assert kwargs["peak"] == (env["TF_ENABLE_ONEDNN_OPTS"] is None)
+            self.result = children[env["TF_ENABLE_ONEDNN_OPTS"]]
+            self.ready, self.go = (Path(path) for path in kwargs["turn"])
+            self.ready.touch()
+            self.process = SimpleNamespace(poll=lambda: None)
+
+        def finish(self):
+            assert self.go.exists()
+            measured_beside.append(sorted(path.name for path in self.go.parent.glob("*.go")))
+            return ChildRun(self.result, 1.0, 1.0)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(quick, "start_in_child", Child)
     result = quick.bench_quick(get_profile("full"), argparse.Namespace(rounds=2))
+    assert measured_beside == [["book.go"], ["book.go", "off.go"]]  # one at a time
     assert result["train_pipeline_images_per_second"] == 100.0  # the fastest round
     assert result["train_memory_images_per_second"] == 120.0
     assert result["training_gflop"] == 0.4 and result["peak_gflops"] == 80.0
@@ -536,3 +553,51 @@ def test_the_quick_measurement_reads_every_figure_from_its_two_children(
     assert result["onednn_train_ratio"] == 3.0  # 120 against 96 / 2.4 = 40 images/s
     assert result["onednn_predict_ratio"] == 4.0  # 96 / 0.4 against 96 / 1.6
     assert capsys.readouterr().out.startswith("training 100 images/s (0.83 of the in-memory")
+
+
+def test_a_quick_child_waits_for_its_turn_and_gives_up_after_the_timeout(tmp_path: Path) -> None:
+    import threading
+
+    from booktools.bench import quick
+
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    threading.Timer(0.2, go.touch).start()
+    quick.take_turn(str(ready), str(go), timeout=30)
+    assert ready.exists() and go.exists()
+    with pytest.raises(TimeoutError, match="no turn to measure within"):
+        quick.take_turn(str(tmp_path / "ready2"), str(tmp_path / "never"), timeout=0.1)
+
+
+def test_the_parent_stops_waiting_for_a_child_that_ended_before_it_was_ready(
+    tmp_path: Path,
+) -> None:
+    from booktools.bench import quick
+
+    ended, waiting = SimpleNamespace(poll=lambda: 1), SimpleNamespace(poll=lambda: None)
+    children = {"book": SimpleNamespace(process=waiting), "off": SimpleNamespace(process=ended)}
+    ready = {"book": tmp_path / "book.ready", "off": tmp_path / "off.ready"}
+    quick.wait_until_ready(children, ready)  # returns: the ended child's finish() says why
+
+
+def test_a_started_child_returns_its_result_or_is_stopped(tmp_path: Path) -> None:
+    from booktools.bench.core import start_in_child
+
+    def started(name: str):
+        ready, go = tmp_path / f"{name}.ready", tmp_path / f"{name}.go"
+        child = start_in_child(
+            "booktools.bench.quick:take_turn", ready=str(ready), go=str(go), timeout=60
+        )
+        deadline = time.monotonic() + 60
+        while not ready.exists() and child.process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return child, go
+
+    child, go = started("first")
+    go.touch()
+    done = child.finish()
+    assert done.result is None and done.seconds > 0
+    child, _ = started("second")  # never told to go
+    start = time.monotonic()
+    child.stop()
+    assert child.process.returncode is not None and time.monotonic() - start < 5

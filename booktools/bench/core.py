@@ -12,8 +12,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,12 +131,61 @@ def marked(output: str, mark: str) -> str | None:
     return lines[-1] if lines else None
 
 
-def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs: Any) -> ChildRun:
-    """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS.
+@dataclass
+class StartedChild:
+    """A function started in a fresh interpreter by `start_in_child`; `finish` waits for it."""
 
-    `env` changes the child's environment (None as a value removes the variable). A MemoryError
-    in the child is raised here again, with the child's message; any other failure of the child
-    is a RuntimeError.
+    target: str
+    process: subprocess.Popen
+    output: Any  # the temporary file the child's standard output goes to
+    started: float
+
+    def finish(self) -> ChildRun:
+        """Wait for the child; what it returned, its wall time (from its start) and peak RSS.
+
+        A MemoryError in the child is raised here again, with the child's message; any other
+        failure of the child is a RuntimeError.
+        """
+        try:
+            self.process.wait()
+        except BaseException:  # Ctrl-C: the child, in a session of its own, is stopped too
+            self.stop()
+            raise
+        seconds = time.perf_counter() - self.started
+        self.output.seek(0)
+        stdout = self.output.read()
+        self.output.close()
+        found, maxrss = marked(stdout, CHILD_MARK), marked(stdout, RSS_MARK)
+        memory = marked(stdout, MEMORY_MARK)
+        if memory is not None:
+            raise MemoryError(
+                f"{self.target} in its own process: {memory}" if memory else self.target
+            )
+        if self.process.returncode != 0 or found is None:
+            raise RuntimeError(
+                f"{self.target} failed in its own process (exit {self.process.returncode})"
+            )
+        # no per-child rusage (Windows): report none rather than a wrong figure
+        peak = max_rss_mb(int(maxrss)) if maxrss is not None else float("nan")
+        return ChildRun(json.loads(found), seconds, round(peak, 1))
+
+    def stop(self) -> None:
+        """End the child if it still runs (with the launcher's own child, on POSIX)."""
+        if self.process.poll() is None:
+            if hasattr(os, "killpg"):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
+            self.process.wait()
+        self.output.close()
+
+
+def start_in_child(
+    target: str, env: dict[str, str | None] | None = None, **kwargs: Any
+) -> StartedChild:
+    """Start `module:function(**kwargs)` in a fresh interpreter; `.finish()` returns a ChildRun.
+
+    `env` changes the child's environment (None as a value removes the variable).
     """
     from helpers.paths import ROOT
 
@@ -147,20 +198,27 @@ def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs
             environment.pop(name, None)
         else:
             environment[name] = value
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")  # a pipe could fill while it waits
     start = time.perf_counter()
-    result = subprocess.run(
-        [*launcher, *arguments], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=environment
+    process = subprocess.Popen(
+        [*launcher, *arguments],
+        cwd=ROOT,
+        stdout=output,
+        text=True,
+        env=environment,
+        start_new_session=posix,  # stop() ends the launcher and the child it forked together
     )
-    seconds = time.perf_counter() - start
-    found, maxrss = marked(result.stdout, CHILD_MARK), marked(result.stdout, RSS_MARK)
-    memory = marked(result.stdout, MEMORY_MARK)
-    if memory is not None:
-        raise MemoryError(f"{target} in its own process: {memory}" if memory else target)
-    if result.returncode != 0 or found is None:
-        raise RuntimeError(f"{target} failed in its own process (exit {result.returncode})")
-    # no per-child rusage (Windows): report none rather than a wrong figure
-    peak = max_rss_mb(int(maxrss)) if maxrss is not None else float("nan")
-    return ChildRun(json.loads(found), seconds, round(peak, 1))
+    return StartedChild(target, process, output, start)
+
+
+def run_in_child(target: str, env: dict[str, str | None] | None = None, **kwargs: Any) -> ChildRun:
+    """Call `module:function(**kwargs)` in a fresh interpreter; its wall time and its own peak RSS.
+
+    `env` changes the child's environment (None as a value removes the variable). A MemoryError
+    in the child is raised here again, with the child's message; any other failure of the child
+    is a RuntimeError.
+    """
+    return start_in_child(target, env, **kwargs).finish()
 
 
 def median_rate(count: int, seconds: list[float]) -> float:

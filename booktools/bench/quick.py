@@ -3,7 +3,9 @@
 `python -m booktools.book` runs it once the chapters of a full synthetic build have run (and
 `python -m booktools.bench quick` alone), so that the performance page always shows this
 machine's figures. It describes the machine (CPU, cores, AVX-512, memory), then runs two fresh
-processes that differ only in TF_ENABLE_ONEDNN_OPTS (as the book sets it, and 0). Each trains the
+processes that differ only in TF_ENABLE_ONEDNN_OPTS (as the book sets it, and 0). Both start at
+once, so that their imports and warm-ups share the cores, then take turns: each times its work
+with the other waiting (`take_turn`), so no figure is measured beside other work. Each trains the
 book's CNN from fresh weights on the run's own training set, alternating epochs through the
 book's cached pipeline and from the same images held in memory as whole batches (no decoding,
 no shuffling, no batching: the ceiling an input pipeline can reach), then times prediction; the
@@ -19,13 +21,14 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from booktools.bench.core import load_result, register, run_in_child
+from booktools.bench.core import StartedChild, load_result, register, start_in_child
 from booktools.machine import machine_facts
 from helpers.profiles import Profile, get_profile
 
@@ -34,6 +37,7 @@ ROUNDS = 2  # timed epochs of each input, alternated, after a one-batch warm-up 
 PREDICT_RUNS = 3
 PEAK_SIZE = 2048  # side of the square float32 matrices whose product gives the matmul peak
 PEAK_RUNS = 3
+TURN_TIMEOUT = 600  # seconds a child waits for its turn before it gives up
 # the two processes: the book's setting (unset: `import helpers` sets 1) with every figure, and
 # oneDNN off, timing only what the ratio needs (training from memory, prediction)
 SETTINGS = {"book": (None, ("pipeline", "memory"), True), "off": ("0", ("memory",), False)}
@@ -44,10 +48,36 @@ def quick_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="timed epochs of each input")
 
 
+def take_turn(ready: str, go: str, timeout: float = TURN_TIMEOUT) -> None:
+    """In a child: say that it is ready to measure (the file `ready`), then wait for `go`."""
+    Path(ready).touch()
+    deadline = time.monotonic() + timeout
+    while not Path(go).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no turn to measure within {timeout:.0f} s ({go} never appeared)")
+        time.sleep(0.05)
+
+
+def wait_until_ready(children: dict[str, StartedChild], ready: dict[str, Path]) -> None:
+    """Until every child is ready to measure, or one has ended (its `finish` says why)."""
+    while not all(path.exists() for path in ready.values()):
+        if any(child.process.poll() is not None for child in children.values()):
+            return
+        time.sleep(0.05)
+
+
 def quick_child(
-    profile_name: str, source: str, inputs: list[str], rounds: int, peak: bool
+    profile_name: str,
+    source: str,
+    inputs: list[str],
+    rounds: int,
+    peak: bool,
+    turn: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """In a fresh process: the CNN's training (cached pipeline, in memory) and prediction, timed."""
+    """In a fresh process: the CNN's training (cached pipeline, in memory) and prediction, timed.
+
+    `turn` (the files `ready` and `go`): once warmed up, wait for the parent's go to time.
+    """
     import tensorflow as tf
     from tensorflow.python.util import _pywrap_util_port
 
@@ -74,13 +104,16 @@ def quick_child(
     model = compile_model(build_model(chosen.input_shape))
     for name in inputs:  # one batch of each: traces the model, starts the input
         model.fit(sources[name].take(1), epochs=1, shuffle=False, verbose=0)
+    model.predict(in_memory.take(1), verbose=0)  # and prediction
+    if turn:
+        take_turn(*turn)
     seconds: dict[str, list[float]] = {name: [] for name in inputs}
     for _ in range(rounds):
         for name in inputs:
             meter = ThroughputMeter(counts[name])
             model.fit(sources[name], epochs=1, callbacks=[meter], shuffle=False, verbose=0)
             seconds[name] += meter.seconds
-    model.predict(in_memory, verbose=0)  # warm-up: tracing
+    model.predict(in_memory, verbose=0)  # warm-up: a whole pass
     predict = []
     for _ in range(PREDICT_RUNS):
         start = time.perf_counter()
@@ -115,16 +148,31 @@ def bench_quick(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("--rounds must be at least 1")
     start = time.perf_counter()
     runs = {}
-    for name, (value, inputs, peak) in SETTINGS.items():
-        runs[name] = run_in_child(
-            "booktools.bench.quick:quick_child",
-            env={"TF_ENABLE_ONEDNN_OPTS": value},
-            profile_name=profile.name,
-            source=profile.source,
-            inputs=list(inputs),
-            rounds=args.rounds,
-            peak=peak,
-        ).result
+    with tempfile.TemporaryDirectory(prefix="quick-") as folder:
+        turns = {
+            name: (Path(folder) / f"{name}.ready", Path(folder) / f"{name}.go") for name in SETTINGS
+        }
+        children = {
+            name: start_in_child(
+                "booktools.bench.quick:quick_child",
+                env={"TF_ENABLE_ONEDNN_OPTS": value},
+                profile_name=profile.name,
+                source=profile.source,
+                inputs=list(inputs),
+                rounds=args.rounds,
+                peak=peak,
+                turn=[str(path) for path in turns[name]],
+            )
+            for name, (value, inputs, peak) in SETTINGS.items()
+        }
+        try:
+            wait_until_ready(children, {name: ready for name, (ready, _) in turns.items()})
+            for name, child in children.items():  # one at a time, the other waiting
+                turns[name][1].touch()
+                runs[name] = child.finish().result
+        finally:
+            for child in children.values():
+                child.stop()
     book, off = runs["book"], runs["off"]
     images = book["images"]
     train = {name: rate(images[name], seconds) for name, seconds in book["train_seconds"].items()}
