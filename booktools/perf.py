@@ -1,6 +1,6 @@
 """The performance page: the generated Markdown of this machine's saved figures (it measures none).
 
-A full build (`python -m booktools.book`) measures this machine in about a minute
+A full build (`python -m booktools.book`) measures this machine in under a minute
 (booktools.bench.quick) and times its chapters (timings.json); the long benchmarks
 (`python -m booktools.bench NAME`) save artifacts/<P>/bench_<name>.json when someone runs them.
 `write_performance_page` reads those files and writes the generated/performance.md that
@@ -50,7 +50,7 @@ LONG = {
 
 UNMEASURED = {
     "quick": "This machine has not been measured yet: a full build (`python -m booktools.book`) "
-    "measures it in about a minute, as does `python -m booktools.bench quick`.",
+    "measures it in under a minute, as does `python -m booktools.bench quick`.",
     "chapters": "No `full` build has been timed on this machine yet "
     "(`python -m booktools.book --profile full`), so there are no chapter times.",
 }

@@ -91,7 +91,10 @@ def section_quick(record: dict[str, Any]) -> list[str]:
         "",
         "After executing its chapters, a full build trains the book's CNN from fresh weights on "
         f"its {record['images']} training images ({side}x{side} pixels, batches of {batch}) in two "
-        "fresh processes, and times prediction (`booktools.bench.quick`, about a minute). The "
+        "fresh processes, which start together and then take turns, each timing its work while "
+        "the other waits, and times prediction (`booktools.bench.quick`"
+        + (f", {took:.0f} s in all" if (took := record.get("measure_seconds")) else "")
+        + "). The "
         "in-memory rate is the ceiling any input pipeline can reach; the compute bound is the "
         "ceiling of the processor (see {ref}`performance-compute-bound`). Each rate is the "
         f"fastest of {record['rounds']} epochs (3 runs for prediction), the one other work slowed "

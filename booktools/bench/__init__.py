@@ -10,7 +10,7 @@ arguments=...)`, print its table, and add the module to MODULES.
 
 - core: the registry, the saved results, `run_in_child` (a fresh process: honest time and peak RSS)
 - faces: the one cached face-drawer (memory, streaming and clean-scale draw their faces with it)
-- quick: the short measurement `python -m booktools.book` runs after a full build (about a minute)
+- quick: the short measurement `python -m booktools.book` runs after a full build (under a minute)
 - the long benchmarks: training, inference, memory, clean_scale, fer, compute, onednn,
   face_crop, streaming
 - cli: the command line

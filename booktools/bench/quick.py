@@ -1,4 +1,4 @@
-"""quick: this machine in about a minute, measured after every full build of the book.
+"""quick: this machine in under a minute, measured after every full build of the book.
 
 `python -m booktools.book` runs it once the chapters of a full synthetic build have run (and
 `python -m booktools.bench quick` alone), so that the performance page always shows this
@@ -138,7 +138,7 @@ def rate(images: int, seconds: list[float]) -> float:
 
 @register(
     NAME,
-    "this machine in about a minute: training against the in-memory ceiling and the compute "
+    "this machine in under a minute: training against the in-memory ceiling and the compute "
     "bound, prediction, oneDNN on/off (run after every full build)",
     quick_arguments,
 )
