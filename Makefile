@@ -34,10 +34,12 @@ help: ## list the targets and how to run one chapter
 	@echo "Rebuild the site after a prose-only edit (seconds):  $(PY) -m booktools.book --no-execute"
 	@echo "More in README.md (quick start, your own photos) and CONTRIBUTING.md (writing a chapter)."
 
-install: $(STAMP) $(NODE_STAMP) ## create .venv, install the pinned requirements and this checkout's kernel
+# the Python packages and MathJax install side by side: npm mostly waits on the network and disk
+install: ## create .venv, install the pinned requirements and this checkout's kernel, and MathJax
+	@$(SYSTEM) provide book
+	@$(MAKE) --no-print-directory -j2 $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
-	@$(SYSTEM) provide book
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check $(UV)
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt
@@ -47,7 +49,6 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 
 # MathJax, served by the site itself so that formulas render offline
 $(NODE_STAMP): package.json package-lock.json
-	@$(SYSTEM) provide book
 	npm ci --no-audit --no-fund --silent --ignore-scripts
 	@touch $(NODE_STAMP)
 
