@@ -13,11 +13,17 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from helpers import classify, store
+from helpers import store
 from helpers.store import atomic_save, atomic_write_text
+
+# classify imports TensorFlow: imported where it is used, so that the site, which needs only the
+# file names below, starts no TensorFlow
+if TYPE_CHECKING:
+    from helpers import classify
 
 ONNX_FILE = "model.onnx"
 TFLITE_FILE = "model.tflite"
@@ -165,6 +171,8 @@ def export_model(model_path: Path, dest: Path, metrics: dict | None = None) -> d
     Each file is written atomically and the card last, with the checksum of each file it names,
     so a card never vouches for a file an interrupted export left half-written.
     """
+    from helpers import classify
+
     model_path, dest = Path(model_path), Path(dest)
     model, card = classify.load_model(model_path), classify.read_card(model_path)
     model(np.zeros((1, *card.input_shape), np.float32))  # the exporters trace a model once called

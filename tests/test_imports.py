@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -235,6 +236,20 @@ def test_relative_and_package_imports_resolve(tmp_path: Path) -> None:
     assert graph["helpers.thing.a"] == {"helpers.env"}
     assert graph["helpers.thing.b"] == {"helpers.thing.a"}
     assert cycles(graph) == [["helpers.env", "helpers.thing.a", "helpers.env"]]
+
+
+def test_the_site_steps_start_no_tensorflow() -> None:
+    """Staging and building the site (booktools.site, with the export's file names) import no
+    TensorFlow: its import costs a full build about 5 s of a single core."""
+    code = (
+        "import sys\n"
+        "import booktools.site, booktools.perf, helpers.export, helpers.pipeline\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 if __name__ == "__main__":
