@@ -154,6 +154,35 @@ def start_chapter(chapter: Chapter, profile: Profile, name: str, niceness: int =
     return Running(chapter, process, log, result)
 
 
+# the shared fresh draw of the generator's faces (helpers.fresh), made by a process of its own
+FRESH_DRAW = (
+    "import sys; from helpers import pipeline; from helpers.profiles import get_profile; "
+    "print(pipeline.ensure_fresh(get_profile(sys.argv[1], sys.argv[2])))"
+)
+
+
+def start_fresh_draw(profile: Profile, code: str = FRESH_DRAW) -> subprocess.Popen:
+    """Draw the fresh faces the chapters compare methods on, in the background, niced.
+
+    For its first seconds chapter 1 works alone, on one core, while the chapters started beside
+    it wait for its clean images; the draw needs none of them and fills the idle core. It is made
+    once (`store.build_once`): a chapter that asks for the faces sooner waits for this draw, and
+    if this process fails, the first chapter that asks draws them itself.
+    """
+    log = ensure_dir(run_folder(profile) / "logs") / "fresh.log"
+    with log.open("w", encoding="utf-8") as handle:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, profile.name, profile.source],
+            cwd=ROOT,
+            env=chapter_environment(profile),
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=(lambda: os.nice(LEAF_NICENESS)) if hasattr(os, "nice") else None,
+        )
+
+
 def log_tail(log: Path, lines: int = LOG_TAIL) -> str:
     """The last lines of a chapter's log, indented, for the console."""
     try:
@@ -476,8 +505,14 @@ def run(
         count = jobs or default_jobs()
         start = time.perf_counter()
         false_claims: list[str] = []
-        with memory_step(f"running {len(selected)} chapter(s) of run {chosen.folder_name}"):
-            timings = execute_chapters(selected, chosen, count, false_claims)
+        # every chapter of the generator's book: the faces they compare methods on, drawn early
+        drawing = start_fresh_draw(chosen) if chosen.generated and not only else None
+        try:
+            with memory_step(f"running {len(selected)} chapter(s) of run {chosen.folder_name}"):
+                timings = execute_chapters(selected, chosen, count, false_claims)
+        finally:
+            if drawing is not None:
+                stop([drawing])  # long done when the chapters succeed; else it must not linger
         save_timings(timings, chosen, count, time.perf_counter() - start)
         print_timings(timings)
         if false_claims:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from PIL import Image
 
 from booktools import book, execute, kernel, site, system
 from booktools import chapters as chapter_files
@@ -46,6 +47,22 @@ def write_toc(path: Path, entries: list[str]) -> Path:
     lines += [f"  - file: {entry}" for entry in entries]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+START_FRESH_DRAW = book.start_fresh_draw  # the real one: the fixture below replaces it
+
+
+@pytest.fixture(autouse=True)
+def fresh_draws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The runner's background fresh draw, recorded (profile names) instead of drawn."""
+    started: list[str] = []
+
+    def record(profile: object) -> subprocess.Popen:
+        started.append(profile.name)
+        return subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+
+    monkeypatch.setattr(book, "start_fresh_draw", record)
+    return started
 
 
 @pytest.fixture
@@ -514,6 +531,67 @@ def test_only_a_full_build_of_the_default_book_measures_the_machine(
     ):
         assert book.main([*argv, "--no-build"]) == 0
     assert measured == [("full", runs / "full" / "logs" / "quick.log")]
+
+
+def test_the_fresh_faces_are_drawn_beside_every_whole_book_on_the_generator(
+    tmp_path: Path, runs: Path, monkeypatch: pytest.MonkeyPatch, fresh_draws: list[str]
+) -> None:
+    """A run of every chapter on the synthetic source draws the shared fresh faces beside them;
+    an --only run or another source does not (their chapters may never ask for them)."""
+    one_book(tmp_path, monkeypatch, ["PROFILE = None"])
+    folder = tmp_path / "photos"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        for i in range(10):
+            Image.new("RGB", (32, 32), (20 * i, 0, 0)).save(folder / name / f"{i}.png")
+    for argv in (
+        ["--profile", "smoke"],
+        ["--profile", "smoke", "--only", "01"],
+        ["--profile", "smoke", "--source", str(folder)],
+    ):
+        assert book.main([*argv, "--no-build"]) == 0
+    assert fresh_draws == ["smoke"]
+
+
+def test_the_background_draw_is_niced_logged_and_stopped(runs: Path) -> None:
+    profile = get_profile("smoke", "synthetic")
+    process = START_FRESH_DRAW(
+        profile, code="import time; print('drawing', flush=True); time.sleep(60)"
+    )
+    try:
+        log = runs / profile.folder_name / "logs" / "fresh.log"
+        deadline = time.monotonic() + 30
+        while "drawing" not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "drawing" in log.read_text(encoding="utf-8")
+        if hasattr(os, "getpriority"):
+            ours = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(
+                19, ours + book.LEAF_NICENESS
+            )
+    finally:
+        book.stop([process])
+    assert process.returncode is not None, "stopped and reaped"
+
+
+def test_the_background_draw_makes_the_profiles_fresh_faces() -> None:
+    """FRESH_DRAW, run as the runner runs it, draws (or finds) the profile's fresh faces."""
+    from helpers import fresh, pipeline
+
+    profile = get_profile("smoke", "synthetic")
+    done = subprocess.run(
+        [sys.executable, "-c", book.FRESH_DRAW, profile.name, profile.source],
+        cwd=ROOT,
+        env=book.chapter_environment(profile),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder == profile.data / "fresh"
+    assert len(fresh.read_fresh_faces(folder, profile.fresh_faces)) == profile.fresh_faces
+    assert pipeline.ensure_fresh(profile) == folder
 
 
 def test_a_kernel_that_never_started_is_started_again(monkeypatch: pytest.MonkeyPatch) -> None:
