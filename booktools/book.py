@@ -140,18 +140,24 @@ def start_chapter(chapter: Chapter, profile: Profile, name: str, niceness: int =
         "--run",
         json.dumps(run_identity(profile)),
     ]
+    return Running(chapter, start_logged(command, log, profile, niceness), log, result)
+
+
+def start_logged(
+    command: list[str], log: Path, profile: Profile, niceness: int = 0
+) -> subprocess.Popen:
+    """Start a process of the run in its own session, at `niceness`, its output going to log."""
     with log.open("w", encoding="utf-8") as handle:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             cwd=ROOT,
             env=chapter_environment(profile),
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the runner, which stops the chapters
+            start_new_session=True,  # Ctrl-C reaches the runner, which stops its processes
             preexec_fn=(lambda: os.nice(niceness)) if niceness and hasattr(os, "nice") else None,
         )
-    return Running(chapter, process, log, result)
 
 
 # the shared fresh draw of the generator's faces (helpers.fresh), made by a process of its own
@@ -170,17 +176,8 @@ def start_fresh_draw(profile: Profile, code: str = FRESH_DRAW) -> subprocess.Pop
     if this process fails, the first chapter that asks draws them itself.
     """
     log = ensure_dir(run_folder(profile) / "logs") / "fresh.log"
-    with log.open("w", encoding="utf-8") as handle:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, profile.name, profile.source],
-            cwd=ROOT,
-            env=chapter_environment(profile),
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=(lambda: os.nice(LEAF_NICENESS)) if hasattr(os, "nice") else None,
-        )
+    command = [sys.executable, "-c", code, profile.name, profile.source]
+    return start_logged(command, log, profile, LEAF_NICENESS)
 
 
 def log_tail(log: Path, lines: int = LOG_TAIL) -> str:
